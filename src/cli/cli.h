@@ -1,0 +1,9 @@
+/* cli.h - subcommands of the `glimpse` command, one file each. Each takes
+ * argv starting at the subcommand name and returns the exit code:
+ * 0 success, 1 failure (message on stderr), 2 usage error. */
+#ifndef GLIMPSE_CLI_H
+#define GLIMPSE_CLI_H
+
+int cli_info(int argc, char **argv);
+
+#endif

@@ -1,0 +1,18 @@
+/* matmul.h - products of a weight tensor with activations, the hot loop of
+ * both the decoder and the vision encoder.
+ *
+ * W has ne[0] = n_in (row length) and ne[1] = n_out; x holds n_tok rows of
+ * n_in floats; y receives n_tok rows of n_out floats: y[t][o] = W[o] . x[t].
+ * Any readable weight type works; rows are split across the pool. */
+#ifndef GLIMPSE_MATMUL_H
+#define GLIMPSE_MATMUL_H
+
+#include "tensor.h"
+#include "threads.h"
+
+#include <stdint.h>
+
+/* Returns 0, or -1 when out of memory for the scratch rows. */
+int gl_matmul(const gl_tensor *w, const float *x, float *y, int64_t n_tok, gl_pool *pool);
+
+#endif
