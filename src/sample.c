@@ -399,7 +399,7 @@ glimpse_status gl_stop_matcher_feed(gl_stop_matcher *m, const char *text, size_t
         size_t at = find_at(m->buf, m->len, m->stops[s], m->lens[s]);
         if (at < first) first = at;
     }
-    out->emit = m->buf;
+    out->emit = m->buf ? m->buf : "";
     if (first < m->len) {
         out->emit_len = first;
         out->stopped = m->stopped = 1;

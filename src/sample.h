@@ -46,7 +46,7 @@ typedef struct {
 /* One surviving candidate of the chain. */
 typedef struct {
     int32_t id;
-    float logit; /* after penalties and temperature */
+    float logit; /* after penalties, and divided by the temperature when > 0 */
     float p;     /* probability among the survivors */
 } gl_token_prob;
 
