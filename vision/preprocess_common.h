@@ -16,7 +16,11 @@
  *   - a PIL image passed to the processor goes through convert_to_rgb, which
  *     composites it over opaque white (Pillow's alpha_composite);
  *   - a path or URL goes through load_image, whose convert("RGB") drops alpha
- *     and keeps whatever colour the transparent pixels hold. */
+ *     and keeps whatever colour the transparent pixels hold.
+ * A colour key (PNG tRNS on gray or RGB, or a palette with one transparent
+ * entry) is the exception: convert("RGB") keeps it as info["transparency"]
+ * and the processor composites it over white on both paths, so such images
+ * take GL_ALPHA_OVER_WHITE whichever path is being reproduced. */
 typedef enum {
     GL_ALPHA_OVER_WHITE = 0,
     GL_ALPHA_DROP = 1,
