@@ -15,12 +15,12 @@
 #define SEP "\n__ggml_vocab_test__\n"
 
 
-static int ids_equal(const int32_t *a, size_t na, const int32_t *b, size_t nb) {
+static inline int ids_equal(const int32_t *a, size_t na, const int32_t *b, size_t nb) {
     return na == nb && (na == 0 || !memcmp(a, b, na * sizeof *a));
 }
 
 /* Whether decode(encode(text)) must give text back for this vocabulary. */
-static void check_round_trip(const gl_vocab *v, const char *vocab_name, const char *text, size_t len,
+static inline void check_round_trip(const gl_vocab *v, const char *vocab_name, const char *text, size_t len,
                              const int32_t *ids, size_t n, int special) {
     char *back;
     size_t back_len;
@@ -33,7 +33,7 @@ static void check_round_trip(const gl_vocab *v, const char *vocab_name, const ch
     gl_free(back);
 }
 
-static void print_ids(const char *label, const int32_t *ids, size_t n) {
+static inline void print_ids(const char *label, const int32_t *ids, size_t n) {
     fprintf(stderr, "    %s:", label);
     for (size_t i = 0; i < n && i < 40; i++) fprintf(stderr, " %d", ids[i]);
     fprintf(stderr, "%s\n", n > 40 ? " ..." : "");
@@ -42,7 +42,7 @@ static void print_ids(const char *label, const int32_t *ids, size_t n) {
 /* Encodes every case of inp (with parse_special as given, never BOS) and
  * compares with the lines of out (NUL-terminated, modified); each result must
  * also decode back to its case. Prints and returns nothing: failures count. */
-static void run_cases(const gl_vocab *v, const char *name, const char *inp, size_t inp_len, char *out,
+static inline void run_cases(const gl_vocab *v, const char *name, const char *inp, size_t inp_len, char *out,
                       int parse_special) {
     int total = 0, passed = 0;
     const char *cursor = inp, *end = inp + inp_len;
@@ -102,7 +102,7 @@ static inline gl_vocab *load_vocab(const char *path) {
 }
 
 /* run_cases on the files inp_path and out_path. */
-static void run_case_files(const gl_vocab *v, const char *name, const char *inp_path, const char *out_path,
+static inline void run_case_files(const gl_vocab *v, const char *name, const char *inp_path, const char *out_path,
                            int parse_special) {
     size_t inp_len, out_len;
     unsigned char *inp = test_read_file(inp_path, &inp_len), *out = test_read_file(out_path, &out_len);
