@@ -223,7 +223,8 @@ glimpse_status gl_pretok_create(const char *pre, size_t pre_len, const char *fil
         if (!code) {
             PCRE2_UCHAR msg[120];
             pcre2_get_error_message(err, msg, sizeof msg);
-            st = gl_error(err == PCRE2_ERROR_NOMEMORY ? GLIMPSE_ERR_NOMEM : GLIMPSE_ERR_UNSUPPORTED,
+            st = gl_error(err == PCRE2_ERROR_NOMEMORY || err == PCRE2_ERROR_HEAP_FAILED ? GLIMPSE_ERR_NOMEM
+                                                                                        : GLIMPSE_ERR_UNSUPPORTED,
                           "%s: pre-tokenizer '%.*s' step %d does not compile: %s", file, (int)pre_len, pre, i + 1,
                           (const char *)msg);
             break;
@@ -316,7 +317,8 @@ static glimpse_status split_piece(const step *s, pcre2_match_data *md, mapped_bu
         if (rc < 0) {
             PCRE2_UCHAR msg[120];
             pcre2_get_error_message(rc, msg, sizeof msg);
-            return gl_error(rc == PCRE2_ERROR_NOMEMORY ? GLIMPSE_ERR_NOMEM : GLIMPSE_ERR_LIMIT,
+            return gl_error(rc == PCRE2_ERROR_NOMEMORY || rc == PCRE2_ERROR_HEAP_FAILED ? GLIMPSE_ERR_NOMEM
+                                                                                      : GLIMPSE_ERR_LIMIT,
                             "pre-tokenizer: regex match failed: %s", (const char *)msg);
         }
         PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
