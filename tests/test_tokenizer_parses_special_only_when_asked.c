@@ -42,6 +42,11 @@ static void check_chat_markers(const gl_vocab *v) {
     gl_free(ids);
 
     CHECK(gl_vocab_is_eog(v, end));
+    CHECK(gl_vocab_eos(v) == end && gl_vocab_eot(v) == end);
+    size_t plen;
+    const char *piece = gl_vocab_piece(v, start, &plen);
+    CHECK(piece && plen == 12 && !memcmp(piece, "<|im_start|>", 12));
+    CHECK(gl_vocab_piece(v, -1, &plen) == NULL);
     CHECK(!gl_vocab_is_eog(v, image));
     CHECK(!gl_vocab_is_eog(v, -1) && !gl_vocab_is_eog(v, gl_vocab_n_tokens(v)));
 }

@@ -20,7 +20,8 @@
 #define SPACE_MARK "\xE2\x96\x81" /* U+2581: SentencePiece's space */
 
 /* Token texts that end generation, and those that are the end-of-turn token
- * when the file names none (llama.cpp's lists of such texts). */
+ * when the file names none, most specific first (llama.cpp's lists of such
+ * texts; it takes whichever its hash map yields first). */
 static const char *const EOG_TEXTS[] = {
     "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|eom_id|>", "<EOT>", "_<EOT>",
     "<|end_of_text|>", "<end_of_utterance>", "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>",
@@ -225,11 +226,6 @@ static int32_t special_id(const gl_vocab *v, const gl_gguf *g, const char *key, 
     return (int32_t)id;
 }
 
-static int text_is(const gl_vocab *v, int32_t id, const char *s) {
-    const gl_token *t = &v->tokens[id];
-    return t->text_len == strlen(s) && !memcmp(v->text + t->text_off, s, t->text_len);
-}
-
 static glimpse_status load_tokens(gl_vocab *v, const gl_gguf *g) {
     int64_t key = glimpse_gguf_find_key(g, "tokenizer.ggml.tokens");
     glimpse_gguf_type et;
@@ -302,12 +298,12 @@ static void load_specials(gl_vocab *v, const gl_gguf *g) {
     v->add_space_prefix = spm;
     if (!gl_gguf_get_bool(g, "tokenizer.ggml.add_space_prefix", &flag)) v->add_space_prefix = flag;
 
-    for (int32_t id = 0; id < v->n_tokens; id++) {
-        gl_token *t = &v->tokens[id];
-        for (size_t k = 0; v->eot < 0 && k < sizeof EOT_TEXTS / sizeof EOT_TEXTS[0]; k++)
-            if (text_is(v, id, EOT_TEXTS[k])) v->eot = id;
-        for (size_t k = 0; k < sizeof EOG_TEXTS / sizeof EOG_TEXTS[0]; k++)
-            if (text_is(v, id, EOG_TEXTS[k])) t->eog = 1;
+    /* By text, in the order of the lists: the first end-of-turn text present wins. */
+    for (size_t k = 0; v->eot < 0 && k < sizeof EOT_TEXTS / sizeof EOT_TEXTS[0]; k++)
+        v->eot = gl_vocab_find(v, EOT_TEXTS[k], strlen(EOT_TEXTS[k]));
+    for (size_t k = 0; k < sizeof EOG_TEXTS / sizeof EOG_TEXTS[0]; k++) {
+        int32_t id = gl_vocab_find(v, EOG_TEXTS[k], strlen(EOG_TEXTS[k]));
+        if (id >= 0) v->tokens[id].eog = 1;
     }
     int32_t ends[3] = {v->eos, v->eot, eom};
     for (int k = 0; k < 3; k++)
