@@ -298,20 +298,19 @@ static void load_specials(gl_vocab *v, const gl_gguf *g) {
     v->add_space_prefix = spm;
     if (!gl_gguf_get_bool(g, "tokenizer.ggml.add_space_prefix", &flag)) v->add_space_prefix = flag;
 
-    /* By text, in the order of the lists: the first end-of-turn text present wins. */
+    /* By text, in the order of the lists: the first end-of-turn text present
+     * wins. A token found by its text becomes a control token, as llama.cpp
+     * does, so that it is neither printed nor read from plain text. */
     for (size_t k = 0; v->eot < 0 && k < sizeof EOT_TEXTS / sizeof EOT_TEXTS[0]; k++)
-        v->eot = gl_vocab_find(v, EOT_TEXTS[k], strlen(EOT_TEXTS[k]));
+        if ((v->eot = gl_vocab_find(v, EOT_TEXTS[k], strlen(EOT_TEXTS[k]))) >= 0)
+            v->tokens[v->eot].type = GL_TOKEN_CONTROL;
     for (size_t k = 0; k < sizeof EOG_TEXTS / sizeof EOG_TEXTS[0]; k++) {
         int32_t id = gl_vocab_find(v, EOG_TEXTS[k], strlen(EOG_TEXTS[k]));
-        if (id >= 0) v->tokens[id].eog = 1;
+        if (id >= 0) v->tokens[id].eog = 1, v->tokens[id].type = GL_TOKEN_CONTROL;
     }
     int32_t ends[3] = {v->eos, v->eot, eom};
     for (int k = 0; k < 3; k++)
         if (ends[k] >= 0) v->tokens[ends[k]].eog = 1;
-    /* llama.cpp makes every end-of-generation token a control token, so that
-     * it is neither printed nor read from plain text. */
-    for (int32_t id = 0; id < v->n_tokens; id++)
-        if (v->tokens[id].eog) v->tokens[id].type = GL_TOKEN_CONTROL;
 }
 
 void gl_vocab_free(gl_vocab *v) {
