@@ -144,18 +144,18 @@ struct gl_pretok {
 static void *pcre_malloc(PCRE2_SIZE size, void *data) { return gl_malloc(size); }
 static void pcre_free(void *p, void *data) { gl_free(p); }
 
-/* Rewrites \s and \S (see the header comment). Returns a gl_malloc'd string or NULL. */
-static char *translate(const char *src) {
+/* Rewrites \s and \S (see the header comment) into a gl_malloc'd *out. A
+ * negated class cannot hold "not White_Space", so \S inside [...] is refused. */
+static glimpse_status translate(const char *src, char **out) {
     size_t n = strlen(src), cap = n * (sizeof WHITE_SPACE + 3) + 1;
     char *dst = gl_malloc(cap), *o = dst;
-    if (!dst) return NULL;
+    if (!dst) return gl_error_nomem("pre-tokenizer pattern");
     int in_class = 0;
     for (const char *p = src; *p; p++) {
         if (p[0] == '\\' && (p[1] == 's' || p[1] == 'S')) {
-            if (in_class && p[1] == 'S') { /* no pattern here needs it: keep PCRE2's */
-                *o++ = *p++;
-                *o++ = *p;
-                continue;
+            if (in_class && p[1] == 'S') {
+                gl_free(dst);
+                return gl_error(GLIMPSE_ERR_UNSUPPORTED, "pre-tokenizer pattern has \\S inside a class: %s", src);
             }
             const char *open = p[1] == 'S' ? "[^" : in_class ? "" : "[";
             memcpy(o, open, strlen(open));
@@ -174,7 +174,8 @@ static char *translate(const char *src) {
         }
     }
     *o = 0;
-    return dst;
+    *out = dst;
+    return GLIMPSE_OK;
 }
 
 void gl_pretok_free(gl_pretok *p) {
@@ -209,11 +210,8 @@ glimpse_status gl_pretok_create(const char *pre, size_t pre_len, const char *fil
     }
     glimpse_status st = GLIMPSE_OK;
     for (int i = 0; i < MAX_STEPS && def->steps[i].pattern && !st; i++) {
-        char *pattern = translate(def->steps[i].pattern);
-        if (!pattern) {
-            st = gl_error_nomem("pre-tokenizer pattern");
-            break;
-        }
+        char *pattern;
+        if ((st = translate(def->steps[i].pattern, &pattern))) break;
         int err;
         PCRE2_SIZE err_off;
         pcre2_code *code = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
