@@ -165,15 +165,9 @@ static int cand_less(const candidate *a, const candidate *b) {
 }
 
 static glimpse_status heap_push(scratch *s, candidate c) {
-    if (s->n_heap == s->heap_cap) {
-        size_t cap, bytes;
-        if (gl_mul_overflow(s->heap_cap ? s->heap_cap : 32, 2, &cap) || gl_mul_overflow(cap, sizeof(candidate), &bytes))
-            return gl_error_nomem("BPE merge queue");
-        candidate *h = gl_realloc(s->heap, bytes);
-        if (!h) return gl_error_nomem("BPE merge queue");
-        s->heap = h;
-        s->heap_cap = cap;
-    }
+    candidate *heap = gl_grow(s->heap, &s->heap_cap, s->n_heap + 1, sizeof *heap);
+    if (!heap) return gl_error_nomem("BPE merge queue");
+    s->heap = heap;
     size_t i = s->n_heap++;
     while (i > 0 && cand_less(&c, &s->heap[(i - 1) / 2])) {
         s->heap[i] = s->heap[(i - 1) / 2];

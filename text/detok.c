@@ -28,19 +28,6 @@ size_t gl_token_to_bytes(const gl_vocab *v, int32_t id, char *buf, size_t size) 
     return t->bytes_len;
 }
 
-/* Grows a buffer to hold need bytes. */
-static glimpse_status reserve(char **buf, size_t *cap, size_t need) {
-    if (need <= *cap) return GLIMPSE_OK;
-    size_t c = *cap ? *cap : 64;
-    while (c < need)
-        if (gl_mul_overflow(c, 2, &c)) return gl_error_nomem("decoded text");
-    char *b = gl_realloc(*buf, c);
-    if (!b) return gl_error_nomem("decoded text");
-    *buf = b;
-    *cap = c;
-    return GLIMPSE_OK;
-}
-
 glimpse_status gl_detokenize(const gl_vocab *v, const int32_t *ids, size_t n_ids, int render_special, char **text,
                              size_t *len) {
     size_t total = 1;
@@ -103,8 +90,9 @@ glimpse_status gl_detok_push(gl_detok *d, int32_t id, const char **text, size_t 
     if (!d->render_special && is_special(d->v, id)) return GLIMPSE_OK;
     const gl_token *t = &d->v->tokens[id];
     size_t n = d->n_pending + t->bytes_len;
-    glimpse_status st = reserve(&d->buf, &d->cap, n);
-    if (st) return st;
+    char *buf = gl_grow(d->buf, &d->cap, n, 1);
+    if (!buf) return gl_error_nomem("decoded text");
+    d->buf = buf;
     memcpy(d->buf, d->pending, d->n_pending);
     memcpy(d->buf + d->n_pending, d->v->bytes + t->bytes_off, t->bytes_len);
     size_t hold = incomplete_tail(d->buf, n);

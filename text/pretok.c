@@ -249,15 +249,9 @@ int gl_pretok_add_bos(const gl_pretok *p) { return p->add_bos; }
 
 static glimpse_status push_span(gl_spans *s, size_t off, size_t len) {
     if (len == 0) return GLIMPSE_OK;
-    if (s->n == s->cap) {
-        size_t cap, bytes;
-        if (gl_mul_overflow(s->cap ? s->cap : 32, 2, &cap) || gl_mul_overflow(cap, sizeof(gl_span), &bytes))
-            return gl_error_nomem("pre-tokens");
-        gl_span *n = gl_realloc(s->spans, bytes);
-        if (!n) return gl_error_nomem("pre-tokens");
-        s->spans = n;
-        s->cap = cap;
-    }
+    gl_span *spans = gl_grow(s->spans, &s->cap, s->n + 1, sizeof *spans);
+    if (!spans) return gl_error_nomem("pre-tokens");
+    s->spans = spans;
     s->spans[s->n].off = off;
     s->spans[s->n].len = len;
     s->n++;

@@ -50,15 +50,9 @@ static int bigram_before(const bigram *a, const bigram *b) {
 }
 
 static glimpse_status queue_push(queue *q, bigram b) {
-    if (q->n == q->cap) {
-        size_t cap, bytes;
-        if (gl_mul_overflow(q->cap ? q->cap : 32, 2, &cap) || gl_mul_overflow(cap, sizeof(bigram), &bytes))
-            return gl_error_nomem("SentencePiece queue");
-        bigram *items = gl_realloc(q->items, bytes);
-        if (!items) return gl_error_nomem("SentencePiece queue");
-        q->items = items;
-        q->cap = cap;
-    }
+    bigram *items = gl_grow(q->items, &q->cap, q->n + 1, sizeof *items);
+    if (!items) return gl_error_nomem("SentencePiece queue");
+    q->items = items;
     size_t i = q->n++;
     while (i > 0 && bigram_before(&b, &q->items[(i - 1) / 2])) {
         q->items[i] = q->items[(i - 1) / 2];

@@ -31,16 +31,22 @@ static const char *const EOT_TEXTS[] = {
     "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>", "<end_of_utterance>",
 };
 
+void *gl_grow(void *arr, size_t *cap, size_t need, size_t elem) {
+    if (need == 0) need = 1; /* so that an array never grown is allocated, not NULL */
+    if (need <= *cap) return arr;
+    size_t n = *cap ? *cap : 16, bytes;
+    while (n < need)
+        if (gl_mul_overflow(n, 2, &n)) return NULL;
+    if (gl_mul_overflow(n, elem, &bytes)) return NULL;
+    void *grown = gl_realloc(arr, bytes);
+    if (grown) *cap = n;
+    return grown;
+}
+
 glimpse_status gl_ids_push(gl_ids *out, int32_t id) {
-    if (out->n == out->cap) {
-        size_t cap, bytes;
-        if (gl_mul_overflow(out->cap ? out->cap : 32, 2, &cap) || gl_mul_overflow(cap, sizeof(int32_t), &bytes))
-            return gl_error_nomem("token ids");
-        int32_t *ids = gl_realloc(out->ids, bytes);
-        if (!ids) return gl_error_nomem("token ids");
-        out->ids = ids;
-        out->cap = cap;
-    }
+    int32_t *ids = gl_grow(out->ids, &out->cap, out->n + 1, sizeof *ids);
+    if (!ids) return gl_error_nomem("token ids");
+    out->ids = ids;
     out->ids[out->n++] = id;
     return GLIMPSE_OK;
 }
@@ -108,16 +114,10 @@ static glimpse_status trie_insert(gl_special_trie *t, const uint8_t *s, size_t n
         int32_t c = t->nodes[node].child;
         while (c && t->nodes[c].byte != s[i]) c = t->nodes[c].sibling;
         if (!c) {
-            if (t->n == t->cap) {
-                size_t cap, bytes;
-                if (gl_mul_overflow(t->cap, 2, &cap) || gl_mul_overflow(cap, sizeof(trie_node), &bytes) ||
-                    cap > INT32_MAX)
-                    return gl_error_nomem("special tokens");
-                trie_node *nodes = gl_realloc(t->nodes, bytes);
-                if (!nodes) return gl_error_nomem("special tokens");
-                t->nodes = nodes;
-                t->cap = cap;
-            }
+            trie_node *nodes = gl_grow(t->nodes, &t->cap, t->n + 1, sizeof *nodes);
+            if (!nodes) return gl_error_nomem("special tokens");
+            t->nodes = nodes;
+            if (t->n >= INT32_MAX) return gl_error(GLIMPSE_ERR_LIMIT, "special tokens: too many");
             c = (int32_t)t->n++;
             t->nodes[c] = (trie_node){0, t->nodes[node].child, -1, s[i]};
             t->nodes[node].child = c;
@@ -133,16 +133,14 @@ static glimpse_status build_specials(gl_vocab *v) {
     gl_special_trie *t = gl_calloc(1, sizeof *t);
     if (!t) return gl_error_nomem("special tokens");
     v->specials = t;
-    t->cap = 64;
-    t->nodes = gl_malloc_array(t->cap, sizeof(trie_node));
-    if (!t->nodes) return gl_error_nomem("special tokens");
+    if (!(t->nodes = gl_grow(NULL, &t->cap, 64, sizeof(trie_node)))) return gl_error_nomem("special tokens");
+    glimpse_status st;
     t->nodes[0] = (trie_node){0, 0, -1, 0};
     t->n = 1;
     for (int32_t id = 0; id < v->n_tokens; id++) {
         const gl_token *tok = &v->tokens[id];
         if (!is_special_type(tok->type) || tok->text_len == 0) continue;
-        glimpse_status st = trie_insert(t, (const uint8_t *)v->text + tok->text_off, tok->text_len, id);
-        if (st) return st;
+        if ((st = trie_insert(t, (const uint8_t *)v->text + tok->text_off, tok->text_len, id))) return st;
     }
     return GLIMPSE_OK;
 }
