@@ -108,7 +108,8 @@ int64_t glimpse_gguf_find_tensor(const glimpse_gguf *file, const char *name);
 typedef struct glimpse_vocab glimpse_vocab;
 
 enum {
-    /* Prepend BOS when the model asks for it (tokenizer.ggml.add_bos_token). */
+    /* Prepend BOS when the model asks for it (tokenizer.ggml.add_bos_token),
+     * and append EOS in the rare models that ask for that (add_eos_token). */
     GLIMPSE_TOKENIZE_ADD_BOS = 1u << 0,
     /* Read control tokens written in the text ("<|im_start|>", "<s>"), as a
      * chat template's output needs. Leave unset for text a user typed. Added

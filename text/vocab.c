@@ -293,6 +293,8 @@ static void load_specials(gl_vocab *v, const gl_gguf *g) {
     v->add_bos = spm ? 1 : gl_pretok_add_bos(v->pretok);
     if (!gl_gguf_get_bool(g, "tokenizer.ggml.add_bos_token", &flag)) v->add_bos = flag;
     if (v->bos < 0) v->add_bos = 0;
+    v->add_eos = 0;
+    if (!gl_gguf_get_bool(g, "tokenizer.ggml.add_eos_token", &flag)) v->add_eos = flag && v->eos >= 0;
     v->add_space_prefix = spm;
     if (!gl_gguf_get_bool(g, "tokenizer.ggml.add_space_prefix", &flag)) v->add_space_prefix = flag;
 
@@ -388,13 +390,13 @@ static glimpse_status encode_fragment(const gl_vocab *v, const char *text, size_
     return gl_spm_encode(v, text, len, v->add_space_prefix, out);
 }
 
-glimpse_status gl_tokenize(const gl_vocab *v, const char *text, size_t len, int add_bos, int parse_special,
+glimpse_status gl_tokenize(const gl_vocab *v, const char *text, size_t len, int add_special, int parse_special,
                            int32_t **ids, size_t *n_ids) {
     gl_ids out = {NULL, 0, 0};
     glimpse_status st = GLIMPSE_OK;
     *ids = NULL;
     *n_ids = 0;
-    if (add_bos && v->add_bos) st = gl_ids_push(&out, v->bos);
+    if (add_special && v->add_bos) st = gl_ids_push(&out, v->bos);
     size_t start = 0;
     for (size_t i = 0; i < len && !st;) {
         int32_t id = -1;
@@ -410,6 +412,7 @@ glimpse_status gl_tokenize(const gl_vocab *v, const char *text, size_t len, int 
         start = i;
     }
     if (!st) st = encode_fragment(v, text + start, len - start, &out);
+    if (!st && add_special && v->add_eos) st = gl_ids_push(&out, v->eos);
     if (st) {
         gl_free(out.ids);
         return st;

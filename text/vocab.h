@@ -61,7 +61,7 @@ struct glimpse_vocab {
     size_t max_token_len;
 
     int32_t bos, eos, eot, unk; /* -1 when absent */
-    int add_bos;
+    int add_bos, add_eos;   /* what the model's "special tokens" around a text are */
     int add_space_prefix;   /* SPM: a space before the text (and after each special token) */
     int32_t byte_ids[256];  /* BPE: the token of each byte's GPT-2 character; SPM: <0xXX> */
 
@@ -107,11 +107,13 @@ int gl_vocab_token_type(const gl_vocab *v, int32_t id);
 
 /* ==== Tokenizing ==== */
 
-/* Appends the tokens of text to *ids (a new gl_malloc'd array the caller
- * frees with gl_free). add_bos: prepend BOS when the model asks for it
+/* The tokens of text into *ids (a new gl_malloc'd array the caller frees
+ * with gl_free). add_special: put the model's special tokens around the text
+ * as llama.cpp's add_special does: BOS before it when the model asks for one
  * (tokenizer.ggml.add_bos_token, else llama.cpp's default for the tokenizer
- * kind). parse_special: recognise CONTROL tokens written in the text. */
-glimpse_status gl_tokenize(const gl_vocab *v, const char *text, size_t len, int add_bos, int parse_special,
+ * kind), EOS after it in the rare models with add_eos_token. parse_special:
+ * recognise CONTROL tokens written in the text. */
+glimpse_status gl_tokenize(const gl_vocab *v, const char *text, size_t len, int add_special, int parse_special,
                            int32_t **ids, size_t *n_ids);
 
 #endif
