@@ -98,6 +98,41 @@ glimpse_status glimpse_gguf_tensor_info(const glimpse_gguf *file, int64_t i, gli
 /* Index of a tensor, or -1. */
 int64_t glimpse_gguf_find_tensor(const glimpse_gguf *file, const char *name);
 
+/* ==== Tokenizer ==== */
+
+/* A model's tokenizer, read from the tokenizer.ggml.* metadata of any GGUF
+ * file (a text model or a vocab-only file). Byte-level BPE ("gpt2": GPT-2,
+ * Llama 3, Qwen2, SmolLM, StarCoder, DeepSeek, Falcon, MPT) and SentencePiece
+ * ("llama": Llama 2, Phi-3, Baichuan) tokenizers are supported; token ids match
+ * Hugging Face tokenizers. Read-only once loaded: threads may share one. */
+typedef struct glimpse_vocab glimpse_vocab;
+
+enum {
+    /* Prepend BOS when the model asks for it (tokenizer.ggml.add_bos_token),
+     * and append EOS in the rare models that ask for that (add_eos_token). */
+    GLIMPSE_TOKENIZE_ADD_BOS = 1u << 0,
+    /* Read control tokens written in the text ("<|im_start|>", "<s>"), as a
+     * chat template's output needs. Leave unset for text a user typed. Added
+     * tokens that are not control tokens are always read. */
+    GLIMPSE_TOKENIZE_PARSE_SPECIAL = 1u << 1,
+};
+
+glimpse_status glimpse_vocab_load(const char *path, glimpse_vocab **out);
+void glimpse_vocab_free(glimpse_vocab *vocab);
+int32_t glimpse_vocab_n_tokens(const glimpse_vocab *vocab);
+/* The token ids of text[0, len) (any bytes; invalid UTF-8 is kept as bytes)
+ * into *ids, released with glimpse_free. flags: GLIMPSE_TOKENIZE_*. */
+glimpse_status glimpse_tokenize(const glimpse_vocab *vocab, const char *text, size_t len, unsigned flags,
+                                int32_t **ids, size_t *n_ids);
+/* The bytes one token stands for (" Hello", "<|im_end|>", or part of a UTF-8
+ * character), NUL-terminated in buf, cut to size. Returns the full length
+ * (like snprintf); 0 for an id out of range. */
+size_t glimpse_token_piece(const glimpse_vocab *vocab, int32_t id, char *buf, size_t size);
+/* Decodes ids to text (NUL-terminated, released with glimpse_free). Control
+ * tokens are left out. */
+glimpse_status glimpse_detokenize(const glimpse_vocab *vocab, const int32_t *ids, size_t n_ids, char **text,
+                                  size_t *len);
+
 #ifdef __cplusplus
 }
 #endif

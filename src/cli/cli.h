@@ -5,5 +5,6 @@
 #define GLIMPSE_CLI_H
 
 int cli_info(int argc, char **argv);
+int cli_tokenize(int argc, char **argv);
 
 #endif

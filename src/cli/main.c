@@ -13,6 +13,7 @@ typedef struct {
 
 static const command commands[] = {
     {"info", cli_info, "show what a GGUF model file holds"},
+    {"tokenize", cli_tokenize, "show the token ids of a text under a model's tokenizer"},
 };
 
 static void usage(FILE *f) {
