@@ -1,45 +1,141 @@
 /* matmul.c - weight x activation products (see matmul.h).
  *
- * The portable path: each thread takes a range of output rows, converts one
- * weight row at a time to F32 and dots it with every token. Quantised integer
- * and SIMD kernels replace it per type (speed issue); this stays as the
- * reference they are tested against. */
+ * Three paths, by weight type:
+ *  - Q8_0, Q4_0, Q4_K, Q6_K: the activation rows are quantised once to 8 bits
+ *    (kernels.h: gl_block_q8a for the 32-element types, Q8_K for the K-quants)
+ *    and each weight row is dotted with them in integers, as ggml does;
+ *  - F32, F16, BF16: the weight row is dotted with the F32 activations
+ *    directly (F16/BF16 widened in registers);
+ *  - any other readable type: each weight row is converted to F32 in a
+ *    per-thread scratch row, then dotted as F32.
+ * Each thread takes a range of output rows; tokens are visited in chunks
+ * small enough for their activations to stay in cache while a thread's
+ * weight rows stream past. Every output element is computed by one thread
+ * with one kernel, so results do not depend on the number of threads. */
 #include "matmul.h"
+#include "kernels/kernels.h"
 #include "mem.h"
 #include "quant.h"
 
+/* Activation bytes per token chunk: well inside the 1-2 MB L2 of current
+ * x86 cores, leaving room for the weight rows. */
+#define CHUNK_BYTES (256 * 1024)
+
+typedef enum { PATH_Q8_0, PATH_Q4_0, PATH_Q4_K, PATH_Q6_K, PATH_F32, PATH_F16, PATH_BF16, PATH_CONVERT } matmul_path;
+
 typedef struct {
-    const gl_tensor *w;
-    const float *x;
-    float *y;
+    const gl_kernels *k;
+    matmul_path path;
+    const gl_tensor *w; /* (n_out, n_in) */
+    const float *x;     /* (n_tok, n_in) */
+    void *xq;           /* (n_tok, xq_row_bytes) quantised activations, or NULL */
+    size_t xq_row_bytes;
+    float *y;           /* (n_tok, n_out) */
     int64_t n_tok;
-    float *scratch; /* one row of n_in floats per thread */
+    float *scratch;     /* (nth, n_in): PATH_CONVERT's converted weight rows */
 } matmul_job;
+
+static matmul_path path_for(int type) {
+    switch (type) {
+    case GL_TYPE_Q8_0: return PATH_Q8_0;
+    case GL_TYPE_Q4_0: return PATH_Q4_0;
+    case GL_TYPE_Q4_K: return PATH_Q4_K;
+    case GL_TYPE_Q6_K: return PATH_Q6_K;
+    case GL_TYPE_F32: return PATH_F32;
+    case GL_TYPE_F16: return PATH_F16;
+    case GL_TYPE_BF16: return PATH_BF16;
+    default: return PATH_CONVERT;
+    }
+}
+
+static void quantize_tokens(void *p, int ith, int nth) {
+    matmul_job *job = p;
+    int64_t n_in = job->w->ne[0];
+    long begin, end;
+    gl_split_range((long)job->n_tok, ith, nth, &begin, &end);
+    for (long t = begin; t < end; t++) {
+        void *dst = (char *)job->xq + (size_t)t * job->xq_row_bytes;
+        if (job->path == PATH_Q4_K || job->path == PATH_Q6_K)
+            job->k->quantize_q8k(job->x + t * n_in, dst, n_in);
+        else
+            job->k->quantize_q8a(job->x + t * n_in, dst, n_in);
+    }
+}
+
+/* y[t][o] = W[o] . x[t] for the tokens [t0, t1); row is W[o] as stored. */
+static void dot_tokens(const matmul_job *job, const void *row, int64_t o, int64_t t0, int64_t t1) {
+    const gl_kernels *k = job->k;
+    int64_t n_in = job->w->ne[0], n_out = job->w->ne[1];
+    const char *xq = job->xq;
+    size_t xb = job->xq_row_bytes;
+    float *y = job->y + o;
+    for (int64_t t = t0; t < t1; t++) {
+        const float *xt = job->x + t * n_in;
+        const void *xqt = xq + (size_t)t * xb;
+        float v;
+        switch (job->path) {
+        case PATH_Q8_0: v = k->dot_q8_0(row, xqt, n_in); break;
+        case PATH_Q4_0: v = k->dot_q4_0(row, xqt, n_in); break;
+        case PATH_Q4_K: v = k->dot_q4_k(row, xqt, n_in); break;
+        case PATH_Q6_K: v = k->dot_q6_k(row, xqt, n_in); break;
+        case PATH_F16: v = k->dot_f16(row, xt, n_in); break;
+        case PATH_BF16: v = k->dot_bf16(row, xt, n_in); break;
+        default: v = k->dot_f32(row, xt, n_in); break; /* F32, or a row converted to F32 */
+        }
+        y[t * n_out] = v;
+    }
+}
 
 static void matmul_rows(void *p, int ith, int nth) {
     matmul_job *job = p;
     const gl_tensor *w = job->w;
     int64_t n_in = w->ne[0], n_out = w->ne[1];
-    float *row = job->scratch + (size_t)ith * (size_t)n_in;
+    size_t act_row = job->xq ? job->xq_row_bytes : (size_t)n_in * sizeof(float);
+    int64_t chunk = (int64_t)(CHUNK_BYTES / act_row);
+    if (chunk < 1) chunk = 1;
+    float *converted = job->scratch ? job->scratch + (size_t)ith * (size_t)n_in : NULL; /* (n_in) */
     gl_to_float_fn to_float = gl_type_get(w->type)->to_float;
     long begin, end;
     gl_split_range((long)n_out, ith, nth, &begin, &end);
-    for (long o = begin; o < end; o++) {
-        to_float(gl_tensor_row(w, o), row, n_in);
-        for (int64_t t = 0; t < job->n_tok; t++) {
-            const float *xt = job->x + t * n_in;
-            float sum = 0;
-            for (int64_t i = 0; i < n_in; i++) sum += row[i] * xt[i];
-            job->y[t * n_out + o] = sum;
+    for (int64_t t0 = 0; t0 < job->n_tok; t0 += chunk) {
+        int64_t t1 = t0 + chunk < job->n_tok ? t0 + chunk : job->n_tok;
+        for (long o = begin; o < end; o++) {
+            const void *row = gl_tensor_row(w, o);
+            if (converted) {
+                to_float(row, converted, n_in);
+                row = converted;
+            }
+            dot_tokens(job, row, o, t0, t1);
         }
     }
 }
 
-int gl_matmul(const gl_tensor *w, const float *x, float *y, int64_t n_tok, gl_pool *pool) {
-    int nth = gl_pool_size(pool);
-    matmul_job job = {w, x, y, n_tok, gl_malloc_array((size_t)nth * (size_t)w->ne[0], sizeof(float))};
-    if (!job.scratch) return -1;
+int gl_matmul_with(const gl_kernels *k, const gl_tensor *w, const float *x, float *y, int64_t n_tok,
+                   gl_pool *pool) {
+    int64_t n_in = w->ne[0];
+    matmul_job job = {.k = k, .path = path_for(w->type), .w = w, .x = x, .y = y, .n_tok = n_tok};
+    switch (job.path) {
+    case PATH_Q8_0:
+    case PATH_Q4_0: job.xq_row_bytes = (size_t)(n_in / 32) * sizeof(gl_block_q8a); break;
+    case PATH_Q4_K:
+    case PATH_Q6_K: job.xq_row_bytes = (size_t)(n_in / 256) * sizeof(gl_block_q8k); break;
+    case PATH_CONVERT:
+        job.scratch = gl_malloc_array((size_t)gl_pool_size(pool) * (size_t)n_in, sizeof(float));
+        if (!job.scratch) return -1;
+        break;
+    default: break;
+    }
+    if (job.xq_row_bytes) {
+        job.xq = gl_malloc_array((size_t)n_tok, job.xq_row_bytes);
+        if (!job.xq) return -1;
+        gl_pool_run(pool, quantize_tokens, &job);
+    }
     gl_pool_run(pool, matmul_rows, &job);
+    gl_free(job.xq);
     gl_free(job.scratch);
     return 0;
+}
+
+int gl_matmul(const gl_tensor *w, const float *x, float *y, int64_t n_tok, gl_pool *pool) {
+    return gl_matmul_with(gl_kernels_best(), w, x, y, n_tok, pool);
 }

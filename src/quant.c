@@ -310,18 +310,6 @@ static void q8_0_from_float(const float *src, void *dst, int64_t n) {
 
 /* ==== K-quants: super-blocks of 256 with packed sub-block scales ==== */
 
-/* Scale and min of sub-block j of Q4_K/Q5_K: 6 bits each in 12 bytes
- * (get_scale_min_k4 in ggml-quants.c). */
-static void scale_min_k4(int j, const uint8_t *s, int *sc, int *m) {
-    if (j < 4) {
-        *sc = s[j] & 63;
-        *m = s[j + 4] & 63;
-    } else {
-        *sc = (s[j + 4] & 15) | ((s[j - 4] >> 6) << 4);
-        *m = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
-    }
-}
-
 static void q2_k_to_float(const void *src, float *dst, int64_t n) {
     const uint8_t *b = src;
     for (int64_t i = 0; i < n / 256; i++, b += 84) {
@@ -376,8 +364,8 @@ static void q4_k_to_float(const void *src, float *dst, int64_t n) {
         const uint8_t *scales = b + 4, *q = b + 16;
         for (int g = 0; g < 4; g++, q += 32) {
             int sc1, m1, sc2, m2;
-            scale_min_k4(2 * g, scales, &sc1, &m1);
-            scale_min_k4(2 * g + 1, scales, &sc2, &m2);
+            gl_scale_min_k4(2 * g, scales, &sc1, &m1);
+            gl_scale_min_k4(2 * g + 1, scales, &sc2, &m2);
             float d1 = d * sc1, mm1 = dmin * m1, d2 = d * sc2, mm2 = dmin * m2;
             for (int l = 0; l < 32; l++) *dst++ = d1 * (q[l] & 15) - mm1;
             for (int l = 0; l < 32; l++) *dst++ = d2 * (q[l] >> 4) - mm2;
@@ -393,8 +381,8 @@ static void q5_k_to_float(const void *src, float *dst, int64_t n) {
         uint8_t u1 = 1, u2 = 2;
         for (int g = 0; g < 4; g++, ql += 32, u1 <<= 2, u2 <<= 2) {
             int sc1, m1, sc2, m2;
-            scale_min_k4(2 * g, scales, &sc1, &m1);
-            scale_min_k4(2 * g + 1, scales, &sc2, &m2);
+            gl_scale_min_k4(2 * g, scales, &sc1, &m1);
+            gl_scale_min_k4(2 * g + 1, scales, &sc2, &m2);
             float d1 = d * sc1, mm1 = dmin * m1, d2 = d * sc2, mm2 = dmin * m2;
             for (int l = 0; l < 32; l++) *dst++ = d1 * ((ql[l] & 15) + (qh[l] & u1 ? 16 : 0)) - mm1;
             for (int l = 0; l < 32; l++) *dst++ = d2 * ((ql[l] >> 4) + (qh[l] & u2 ? 16 : 0)) - mm2;
@@ -652,7 +640,7 @@ static void q4_k_from_float(const float *src, void *dst, int64_t n) {
         float d_all = read_f16(b), dmin_all = read_f16(b + 2);
         for (int j = 0; j < 8; j++) {
             int sc, m;
-            scale_min_k4(j, s, &sc, &m);
+            gl_scale_min_k4(j, s, &sc, &m);
             float d = d_all * sc;
             if (!d) continue;
             float dm = dmin_all * m;
