@@ -22,5 +22,11 @@ int gl_matmul(const gl_tensor *w, const float *x, float *y, int64_t n_tok, gl_po
  * gl_kernels_best(). */
 int gl_matmul_with(const struct gl_kernels *k, const gl_tensor *w, const float *x, float *y, int64_t n_tok,
                    gl_pool *pool);
+/* OpenBLAS sgemm for F32/F16/BF16 weights (F16/BF16 widened by row blocks
+ * with k), which gl_matmul uses for large batches when OpenBLAS has a fast
+ * kernel for this CPU. OpenBLAS runs its own threads (OPENBLAS_NUM_THREADS);
+ * the pool only widens rows. Dimensions must fit an int. */
+int gl_matmul_blas(const struct gl_kernels *k, const gl_tensor *w, const float *x, float *y, int64_t n_tok,
+                   gl_pool *pool);
 
 #endif

@@ -169,48 +169,75 @@ static float dot_q6_k(const void *w, const gl_block_q8k *x, int64_t n) {
 
 /* ==== Float weights ==== */
 
-static inline __m256 load_f16x8(const uint8_t *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
-static inline __m256 load_bf16x8(const uint8_t *p) {
-    __m256i v = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p));
+/* One loop shape for F32, F16 and BF16 rows: two accumulators over 16
+ * elements, then 8, then a scalar tail. F16/BF16 are widened exactly, so
+ * dot_f16(w, x) == dot_f32(widened w, x) bit for bit, and dot_f32_x4 repeats
+ * the shape per token: batching never changes a result. */
+typedef __m256 (*load8_fn)(const void *w, int64_t i);
+typedef float (*load1_fn)(const void *w, int64_t i);
+
+static inline __m256 load8_f32(const void *w, int64_t i) { return _mm256_loadu_ps((const float *)w + i); }
+static inline float load1_f32(const void *w, int64_t i) { return ((const float *)w)[i]; }
+static inline __m256 load8_f16(const void *w, int64_t i) {
+    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)w + i)));
+}
+static inline float load1_f16(const void *w, int64_t i) { return simd_f16_to_f32((const uint8_t *)w + 2 * i); }
+static inline __m256 load8_bf16(const void *w, int64_t i) {
+    __m256i v = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)((const uint16_t *)w + i)));
     return _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
 }
+static inline float load1_bf16(const void *w, int64_t i) { return gl_bf16_to_fp32(gl_load_u16((const uint8_t *)w + 2 * i)); }
 
-static float dot_f32(const float *w, const float *x, int64_t n) {
-    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+static inline __attribute__((always_inline)) float dot_float(load8_fn load8, load1_fn load1, const void *w,
+                                                              const float *x, int64_t n) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
     int64_t i = 0;
-    for (; i + 32 <= n; i += 32)
-        for (int k = 0; k < 4; k++)
-            acc[k] = _mm256_fmadd_ps(_mm256_loadu_ps(w + i + 8 * k), _mm256_loadu_ps(x + i + 8 * k), acc[k]);
-    for (; i + 8 <= n; i += 8) acc[0] = _mm256_fmadd_ps(_mm256_loadu_ps(w + i), _mm256_loadu_ps(x + i), acc[0]);
-    float sum = simd_sum8_ps(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
-    for (; i < n; i++) sum += w[i] * x[i];
+    for (; i + 16 <= n; i += 16) {
+        a0 = _mm256_fmadd_ps(load8(w, i), _mm256_loadu_ps(x + i), a0);
+        a1 = _mm256_fmadd_ps(load8(w, i + 8), _mm256_loadu_ps(x + i + 8), a1);
+    }
+    for (; i + 8 <= n; i += 8) a0 = _mm256_fmadd_ps(load8(w, i), _mm256_loadu_ps(x + i), a0);
+    float sum = simd_sum8_ps(_mm256_add_ps(a0, a1));
+    for (; i < n; i++) sum += load1(w, i) * x[i];
     return sum;
 }
 
-static float dot_f16(const void *w, const float *x, int64_t n) {
-    const uint8_t *p = w;
-    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+static float dot_f32(const float *w, const float *x, int64_t n) { return dot_float(load8_f32, load1_f32, w, x, n); }
+static float dot_f16(const void *w, const float *x, int64_t n) { return dot_float(load8_f16, load1_f16, w, x, n); }
+static float dot_bf16(const void *w, const float *x, int64_t n) { return dot_float(load8_bf16, load1_bf16, w, x, n); }
+
+static void dot_f32_x4(const float *w, const float *x, int64_t stride, float out[4], int64_t n) {
+    __m256 a0[4], a1[4];
+    for (int t = 0; t < 4; t++) a0[t] = a1[t] = _mm256_setzero_ps();
     int64_t i = 0;
-    for (; i + 32 <= n; i += 32)
-        for (int k = 0; k < 4; k++)
-            acc[k] = _mm256_fmadd_ps(load_f16x8(p + 2 * (i + 8 * k)), _mm256_loadu_ps(x + i + 8 * k), acc[k]);
-    for (; i + 8 <= n; i += 8) acc[0] = _mm256_fmadd_ps(load_f16x8(p + 2 * i), _mm256_loadu_ps(x + i), acc[0]);
-    float sum = simd_sum8_ps(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
-    for (; i < n; i++) sum += simd_f16_to_f32(p + 2 * i) * x[i];
-    return sum;
+    for (; i + 16 <= n; i += 16) {
+        __m256 w0 = _mm256_loadu_ps(w + i), w1 = _mm256_loadu_ps(w + i + 8);
+        for (int t = 0; t < 4; t++) {
+            a0[t] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x + t * stride + i), a0[t]);
+            a1[t] = _mm256_fmadd_ps(w1, _mm256_loadu_ps(x + t * stride + i + 8), a1[t]);
+        }
+    }
+    for (; i + 8 <= n; i += 8) {
+        __m256 w0 = _mm256_loadu_ps(w + i);
+        for (int t = 0; t < 4; t++) a0[t] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x + t * stride + i), a0[t]);
+    }
+    for (int t = 0; t < 4; t++) {
+        float sum = simd_sum8_ps(_mm256_add_ps(a0[t], a1[t]));
+        for (int64_t j = i; j < n; j++) sum += w[j] * x[t * stride + j];
+        out[t] = sum;
+    }
 }
 
-static float dot_bf16(const void *w, const float *x, int64_t n) {
-    const uint8_t *p = w;
-    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+static void f16_to_f32(const void *w, float *out, int64_t n) {
     int64_t i = 0;
-    for (; i + 32 <= n; i += 32)
-        for (int k = 0; k < 4; k++)
-            acc[k] = _mm256_fmadd_ps(load_bf16x8(p + 2 * (i + 8 * k)), _mm256_loadu_ps(x + i + 8 * k), acc[k]);
-    for (; i + 8 <= n; i += 8) acc[0] = _mm256_fmadd_ps(load_bf16x8(p + 2 * i), _mm256_loadu_ps(x + i), acc[0]);
-    float sum = simd_sum8_ps(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
-    for (; i < n; i++) sum += gl_bf16_to_fp32(gl_load_u16(p + 2 * i)) * x[i];
-    return sum;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(out + i, load8_f16(w, i));
+    for (; i < n; i++) out[i] = load1_f16(w, i);
+}
+
+static void bf16_to_f32(const void *w, float *out, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(out + i, load8_bf16(w, i));
+    for (; i < n; i++) out[i] = load1_bf16(w, i);
 }
 
 const gl_kernels gl_kernels_avx2 = {
@@ -224,4 +251,7 @@ const gl_kernels gl_kernels_avx2 = {
     .dot_f32 = dot_f32,
     .dot_f16 = dot_f16,
     .dot_bf16 = dot_bf16,
+    .dot_f32_x4 = dot_f32_x4,
+    .f16_to_f32 = f16_to_f32,
+    .bf16_to_f32 = bf16_to_f32,
 };

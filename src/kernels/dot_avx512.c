@@ -111,51 +111,72 @@ static float dot_q6_k(const void *w, const gl_block_q8k *x, int64_t n) {
 
 /* ==== Float weights (512-bit) ==== */
 
-static inline __m512 load_f16x16(const uint8_t *p) { return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p)); }
-static inline __m512 load_bf16x16(const uint8_t *p) {
-    __m512i v = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p));
+/* The loop shape of dot_avx2.c's dot_float, 16 lanes wide. */
+typedef __m512 (*load16_fn)(const void *w, int64_t i);
+typedef float (*load1_fn)(const void *w, int64_t i);
+
+static inline __m512 load16_f32(const void *w, int64_t i) { return _mm512_loadu_ps((const float *)w + i); }
+static inline float load1_f32(const void *w, int64_t i) { return ((const float *)w)[i]; }
+static inline __m512 load16_f16(const void *w, int64_t i) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)((const uint16_t *)w + i)));
+}
+static inline float load1_f16(const void *w, int64_t i) { return simd_f16_to_f32((const uint8_t *)w + 2 * i); }
+static inline __m512 load16_bf16(const void *w, int64_t i) {
+    __m512i v = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)((const uint16_t *)w + i)));
     return _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
 }
+static inline float load1_bf16(const void *w, int64_t i) { return gl_bf16_to_fp32(gl_load_u16((const uint8_t *)w + 2 * i)); }
 
-static float dot_f32(const float *w, const float *x, int64_t n) {
+static inline __attribute__((always_inline)) float dot_float(load16_fn load16, load1_fn load1, const void *w,
+                                                              const float *x, int64_t n) {
     __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
     int64_t i = 0;
     for (; i + 32 <= n; i += 32) {
-        a0 = _mm512_fmadd_ps(_mm512_loadu_ps(w + i), _mm512_loadu_ps(x + i), a0);
-        a1 = _mm512_fmadd_ps(_mm512_loadu_ps(w + i + 16), _mm512_loadu_ps(x + i + 16), a1);
+        a0 = _mm512_fmadd_ps(load16(w, i), _mm512_loadu_ps(x + i), a0);
+        a1 = _mm512_fmadd_ps(load16(w, i + 16), _mm512_loadu_ps(x + i + 16), a1);
     }
-    for (; i + 16 <= n; i += 16) a0 = _mm512_fmadd_ps(_mm512_loadu_ps(w + i), _mm512_loadu_ps(x + i), a0);
+    for (; i + 16 <= n; i += 16) a0 = _mm512_fmadd_ps(load16(w, i), _mm512_loadu_ps(x + i), a0);
     float sum = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
-    for (; i < n; i++) sum += w[i] * x[i];
+    for (; i < n; i++) sum += load1(w, i) * x[i];
     return sum;
 }
 
-static float dot_f16(const void *w, const float *x, int64_t n) {
-    const uint8_t *p = w;
-    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+static float dot_f32(const float *w, const float *x, int64_t n) { return dot_float(load16_f32, load1_f32, w, x, n); }
+static float dot_f16(const void *w, const float *x, int64_t n) { return dot_float(load16_f16, load1_f16, w, x, n); }
+static float dot_bf16(const void *w, const float *x, int64_t n) { return dot_float(load16_bf16, load1_bf16, w, x, n); }
+
+static void dot_f32_x4(const float *w, const float *x, int64_t stride, float out[4], int64_t n) {
+    __m512 a0[4], a1[4];
+    for (int t = 0; t < 4; t++) a0[t] = a1[t] = _mm512_setzero_ps();
     int64_t i = 0;
     for (; i + 32 <= n; i += 32) {
-        a0 = _mm512_fmadd_ps(load_f16x16(p + 2 * i), _mm512_loadu_ps(x + i), a0);
-        a1 = _mm512_fmadd_ps(load_f16x16(p + 2 * i + 32), _mm512_loadu_ps(x + i + 16), a1);
+        __m512 w0 = _mm512_loadu_ps(w + i), w1 = _mm512_loadu_ps(w + i + 16);
+        for (int t = 0; t < 4; t++) {
+            a0[t] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(x + t * stride + i), a0[t]);
+            a1[t] = _mm512_fmadd_ps(w1, _mm512_loadu_ps(x + t * stride + i + 16), a1[t]);
+        }
     }
-    for (; i + 16 <= n; i += 16) a0 = _mm512_fmadd_ps(load_f16x16(p + 2 * i), _mm512_loadu_ps(x + i), a0);
-    float sum = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
-    for (; i < n; i++) sum += simd_f16_to_f32(p + 2 * i) * x[i];
-    return sum;
+    for (; i + 16 <= n; i += 16) {
+        __m512 w0 = _mm512_loadu_ps(w + i);
+        for (int t = 0; t < 4; t++) a0[t] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(x + t * stride + i), a0[t]);
+    }
+    for (int t = 0; t < 4; t++) {
+        float sum = _mm512_reduce_add_ps(_mm512_add_ps(a0[t], a1[t]));
+        for (int64_t j = i; j < n; j++) sum += w[j] * x[t * stride + j];
+        out[t] = sum;
+    }
 }
 
-static float dot_bf16(const void *w, const float *x, int64_t n) {
-    const uint8_t *p = w;
-    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+static void f16_to_f32(const void *w, float *out, int64_t n) {
     int64_t i = 0;
-    for (; i + 32 <= n; i += 32) {
-        a0 = _mm512_fmadd_ps(load_bf16x16(p + 2 * i), _mm512_loadu_ps(x + i), a0);
-        a1 = _mm512_fmadd_ps(load_bf16x16(p + 2 * i + 32), _mm512_loadu_ps(x + i + 16), a1);
-    }
-    for (; i + 16 <= n; i += 16) a0 = _mm512_fmadd_ps(load_bf16x16(p + 2 * i), _mm512_loadu_ps(x + i), a0);
-    float sum = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
-    for (; i < n; i++) sum += gl_bf16_to_fp32(gl_load_u16(p + 2 * i)) * x[i];
-    return sum;
+    for (; i + 16 <= n; i += 16) _mm512_storeu_ps(out + i, load16_f16(w, i));
+    for (; i < n; i++) out[i] = load1_f16(w, i);
+}
+
+static void bf16_to_f32(const void *w, float *out, int64_t n) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) _mm512_storeu_ps(out + i, load16_bf16(w, i));
+    for (; i < n; i++) out[i] = load1_bf16(w, i);
 }
 
 const gl_kernels gl_kernels_avx512 = {
@@ -169,4 +190,7 @@ const gl_kernels gl_kernels_avx512 = {
     .dot_f32 = dot_f32,
     .dot_f16 = dot_f16,
     .dot_bf16 = dot_bf16,
+    .dot_f32_x4 = dot_f32_x4,
+    .f16_to_f32 = f16_to_f32,
+    .bf16_to_f32 = bf16_to_f32,
 };

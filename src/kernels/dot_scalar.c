@@ -143,6 +143,20 @@ static float dot_bf16(const void *w, const float *x, int64_t n) {
     return sum;
 }
 
+static void dot_f32_x4(const float *w, const float *x, int64_t stride, float out[4], int64_t n) {
+    for (int t = 0; t < 4; t++) out[t] = dot_f32(w, x + t * stride, n);
+}
+
+static void f16_to_f32(const void *w, float *out, int64_t n) {
+    const uint8_t *p = w;
+    for (int64_t i = 0; i < n; i++) out[i] = gl_fp16_to_fp32(gl_load_u16(p + 2 * i));
+}
+
+static void bf16_to_f32(const void *w, float *out, int64_t n) {
+    const uint8_t *p = w;
+    for (int64_t i = 0; i < n; i++) out[i] = gl_bf16_to_fp32(gl_load_u16(p + 2 * i));
+}
+
 const gl_kernels gl_kernels_scalar = {
     .name = "scalar",
     .quantize_q8a = quantize_q8a,
@@ -154,4 +168,7 @@ const gl_kernels gl_kernels_scalar = {
     .dot_f32 = dot_f32,
     .dot_f16 = dot_f16,
     .dot_bf16 = dot_bf16,
+    .dot_f32_x4 = dot_f32_x4,
+    .f16_to_f32 = f16_to_f32,
+    .bf16_to_f32 = bf16_to_f32,
 };

@@ -55,6 +55,13 @@ typedef struct gl_kernels {
     float (*dot_f32)(const float *w, const float *x, int64_t n);
     float (*dot_f16)(const void *w, const float *x, int64_t n);
     float (*dot_bf16)(const void *w, const float *x, int64_t n);
+    /* out[t] = w . x[t*stride ..] for t < 4, each bit-identical to dot_f32:
+     * the weight row is loaded once for four tokens. */
+    void (*dot_f32_x4)(const float *w, const float *x, int64_t stride, float out[4], int64_t n);
+    /* Exact widening of a row, for batches: dot_f16(w, x) equals
+     * dot_f32(f16_to_f32(w), x) bit for bit, likewise for BF16. */
+    void (*f16_to_f32)(const void *w, float *out, int64_t n);
+    void (*bf16_to_f32)(const void *w, float *out, int64_t n);
 } gl_kernels;
 
 extern const gl_kernels gl_kernels_scalar, gl_kernels_avx2, gl_kernels_avx512;
