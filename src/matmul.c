@@ -87,12 +87,17 @@ static void dot_tokens(const matmul_job *job, matmul_path path, const void *row,
     size_t xb = job->xq_row_bytes;
     float *y = job->y + o;
     int64_t t = t0;
-    if (path == PATH_F32) {
-        for (; t + 4 <= t1; t += 4) {
-            float out[4];
+    /* Four tokens per call where a kernel has the form (same bits as one by one). */
+    int64_t kb = (int64_t)(xb / sizeof(gl_block_q8k)); /* Q8_K blocks per token */
+    for (; t + 4 <= t1 && (path == PATH_F32 || path == PATH_Q4_K || path == PATH_Q6_K); t += 4) {
+        float out[4];
+        if (path == PATH_F32)
             k->dot_f32_x4(row, job->x + t * n_in, n_in, out, n_in);
-            for (int i = 0; i < 4; i++) y[(t + i) * n_out] = out[i];
-        }
+        else if (path == PATH_Q4_K)
+            k->dot_q4_k_x4(row, (const gl_block_q8k *)(xq + (size_t)t * xb), kb, out, n_in);
+        else
+            k->dot_q6_k_x4(row, (const gl_block_q8k *)(xq + (size_t)t * xb), kb, out, n_in);
+        for (int i = 0; i < 4; i++) y[(t + i) * n_out] = out[i];
     }
     for (; t < t1; t++) {
         const float *xt = job->x + t * n_in;

@@ -10,7 +10,8 @@
  *  - float kernels (F32, F16, BF16): |simd - scalar| <= 4 sqrt(n) eps sum|w*x|
  *    with eps = 2^-24, a few times the typical rounding of two summation orders
  *    and well below the effect of dropping one product;
- *  - within each version (scalar included), exactly: F16/BF16 widening equals
+ *  - within each version (scalar included), exactly: the four-token K-quant
+ *    and F32 kernels equal the one-token ones per token; F16/BF16 widening equals
  *    the scalar conversion, dot_f16/dot_bf16 equal dot_f32 of the widened row,
  *    and dot_f32_x4 equals dot_f32 for each of its four tokens.
  * An ISA the CPU lacks is skipped (exit 77 when neither is present). */
@@ -134,6 +135,19 @@ static void check_integer_kernel(const gl_kernels *k, int type, int64_t n, int r
         int q4 = type == GL_TYPE_Q4_K;
         got_scalar = (q4 ? gl_kernels_scalar.dot_q4_k : gl_kernels_scalar.dot_q6_k)(w, a, n);
         got_simd = (q4 ? k->dot_q4_k : k->dot_q6_k)(w, a, n);
+        /* Four tokens at once: the same bits as one at a time. */
+        int64_t nb = n / 256;
+        gl_block_q8k *a4 = malloc(4 * (size_t)nb * sizeof *a4);
+        for (int t = 0; t < 4; t++) {
+            for (int64_t i = 0; i < n; i++) x[i] = x[i] * -0.75f + 0.01f * (float)t;
+            gl_kernels_scalar.quantize_q8k(x, a4 + t * nb, n);
+        }
+        float out[4];
+        (q4 ? k->dot_q4_k_x4 : k->dot_q6_k_x4)(w, a4, nb, out, n);
+        for (int t = 0; t < 4; t++)
+            CHECK_MSG(bits_equal(out[t], (q4 ? k->dot_q4_k : k->dot_q6_k)(w, a4 + t * nb, n)),
+                      "%s %s_x4 token %d != one-token kernel (n=%lld)", k->name, q4 ? "q4_k" : "q6_k", t, (long long)n);
+        free(a4);
         free(a);
     }
     const char *tn = gl_type_get(type)->name;

@@ -104,29 +104,46 @@ static float dot_q4_0(const void *w, const gl_block_q8a *x, int64_t n) {
 
 /* ==== K-quants ==== */
 
-static float dot_q4_k(const void *w, const gl_block_q8k *x, int64_t n) {
-    const uint8_t *b = w;
+/* One Q4_K super-block b against nt activation blocks x[t*stride]: adds each
+ * token's term to sum[t] with dot_scalar.c's expression. The scales and
+ * nibbles are unpacked once for all tokens. */
+static inline __attribute__((always_inline)) void q4_k_block(const uint8_t *b, const gl_block_q8k *x,
+                                                              int64_t stride, int nt, float *sum) {
     const __m256i m4 = _mm256_set1_epi8(15);
-    float sum = 0;
-    for (int64_t i = 0; i < n / 256; i++, b += 144) {
-        int sc[8], m[8];
-        for (int j = 0; j < 8; j++) gl_scale_min_k4(j, b + 4, &sc[j], &m[j]);
-        __m256i acc = _mm256_setzero_si256();
-        for (int g = 0; g < 4; g++) {
-            __m256i q = _mm256_loadu_si256((const __m256i *)(b + 16 + 32 * g));
-            __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
-            __m256i p1 = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)(x[i].qs + 64 * g)));
-            __m256i p2 = _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(x[i].qs + 64 * g + 32)));
-            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p1, _mm256_set1_epi16((short)sc[2 * g])));
-            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p2, _mm256_set1_epi16((short)sc[2 * g + 1])));
+    int sc[8], m[8];
+    for (int j = 0; j < 8; j++) gl_scale_min_k4(j, b + 4, &sc[j], &m[j]);
+    __m256i acc[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
+    for (int g = 0; g < 4; g++) {
+        __m256i q = _mm256_loadu_si256((const __m256i *)(b + 16 + 32 * g));
+        __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+        __m256i s1 = _mm256_set1_epi16((short)sc[2 * g]), s2 = _mm256_set1_epi16((short)sc[2 * g + 1]);
+        for (int t = 0; t < nt; t++) {
+            const int8_t *xq = x[t * stride].qs + 64 * g;
+            __m256i p1 = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)xq));
+            __m256i p2 = _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(xq + 32)));
+            acc[t] = _mm256_add_epi32(acc[t], _mm256_add_epi32(_mm256_madd_epi16(p1, s1), _mm256_madd_epi16(p2, s2)));
         }
-        int32_t msum = 0;
-        for (int j = 0; j < 8; j++) msum += m[j] * (x[i].bsums[2 * j] + x[i].bsums[2 * j + 1]);
-        float d = simd_f16_to_f32(b) * x[i].d;
-        float dmin = simd_f16_to_f32(b + 2) * x[i].d;
-        sum += d * (float)simd_sum_epi32(acc) - dmin * (float)msum;
     }
+    for (int t = 0; t < nt; t++) {
+        const gl_block_q8k *xt = &x[t * stride];
+        int32_t msum = 0;
+        for (int j = 0; j < 8; j++) msum += m[j] * (xt->bsums[2 * j] + xt->bsums[2 * j + 1]);
+        float d = simd_f16_to_f32(b) * xt->d;
+        float dmin = simd_f16_to_f32(b + 2) * xt->d;
+        sum[t] += d * (float)simd_sum_epi32(acc[t]) - dmin * (float)msum;
+    }
+}
+
+static float dot_q4_k(const void *w, const gl_block_q8k *x, int64_t n) {
+    float sum = 0;
+    for (int64_t i = 0; i < n / 256; i++) q4_k_block((const uint8_t *)w + 144 * i, x + i, 0, 1, &sum);
     return sum;
+}
+
+static void dot_q4_k_x4(const void *w, const gl_block_q8k *x, int64_t stride, float out[4], int64_t n) {
+    float sum[4] = {0, 0, 0, 0};
+    for (int64_t i = 0; i < n / 256; i++) q4_k_block((const uint8_t *)w + 144 * i, x + i, stride, 4, sum);
+    for (int t = 0; t < 4; t++) out[t] = sum[t];
 }
 
 /* The four 32-element groups of one Q6_K half as unsigned 6-bit bytes. */
@@ -143,28 +160,43 @@ static inline void q6_k_half(const uint8_t *ql, const uint8_t *qh, __m256i q[4])
                            _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), m2), 4));
 }
 
-static float dot_q6_k(const void *w, const gl_block_q8k *x, int64_t n) {
-    const uint8_t *b = w;
-    float sum = 0;
-    for (int64_t i = 0; i < n / 256; i++, b += 210) {
-        const int8_t *sc = (const int8_t *)(b + 192);
-        __m256i acc = _mm256_setzero_si256();
-        for (int h = 0; h < 2; h++) {
-            __m256i q[4];
-            q6_k_half(b + 64 * h, b + 128 + 32 * h, q);
-            for (int k = 0; k < 4; k++) {
-                int s = 8 * h + 2 * k; /* sub-blocks s and s+1 */
-                __m256i p = _mm256_maddubs_epi16(q[k], _mm256_loadu_si256((const __m256i *)(x[i].qs + 128 * h + 32 * k)));
-                __m256i scv = _mm256_set_m128i(_mm_set1_epi16(sc[s + 1]), _mm_set1_epi16(sc[s]));
-                acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, scv));
+/* One Q6_K super-block against nt tokens, as q4_k_block. */
+static inline __attribute__((always_inline)) void q6_k_block(const uint8_t *b, const gl_block_q8k *x,
+                                                              int64_t stride, int nt, float *sum) {
+    const int8_t *sc = (const int8_t *)(b + 192);
+    __m256i acc[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
+    for (int h = 0; h < 2; h++) {
+        __m256i q[4];
+        q6_k_half(b + 64 * h, b + 128 + 32 * h, q);
+        for (int k = 0; k < 4; k++) {
+            int s = 8 * h + 2 * k; /* sub-blocks s and s+1 */
+            __m256i scv = _mm256_set_m128i(_mm_set1_epi16(sc[s + 1]), _mm_set1_epi16(sc[s]));
+            for (int t = 0; t < nt; t++) {
+                const int8_t *xq = x[t * stride].qs + 128 * h + 32 * k;
+                __m256i p = _mm256_maddubs_epi16(q[k], _mm256_loadu_si256((const __m256i *)xq));
+                acc[t] = _mm256_add_epi32(acc[t], _mm256_madd_epi16(p, scv));
             }
         }
-        int32_t bsum = 0;
-        for (int j = 0; j < 16; j++) bsum += sc[j] * x[i].bsums[j];
-        int32_t isum = simd_sum_epi32(acc) - 32 * bsum;
-        sum += (simd_f16_to_f32(b + 208) * x[i].d) * (float)isum;
     }
+    for (int t = 0; t < nt; t++) {
+        const gl_block_q8k *xt = &x[t * stride];
+        int32_t bsum = 0;
+        for (int j = 0; j < 16; j++) bsum += sc[j] * xt->bsums[j];
+        int32_t isum = simd_sum_epi32(acc[t]) - 32 * bsum;
+        sum[t] += (simd_f16_to_f32(b + 208) * xt->d) * (float)isum;
+    }
+}
+
+static float dot_q6_k(const void *w, const gl_block_q8k *x, int64_t n) {
+    float sum = 0;
+    for (int64_t i = 0; i < n / 256; i++) q6_k_block((const uint8_t *)w + 210 * i, x + i, 0, 1, &sum);
     return sum;
+}
+
+static void dot_q6_k_x4(const void *w, const gl_block_q8k *x, int64_t stride, float out[4], int64_t n) {
+    float sum[4] = {0, 0, 0, 0};
+    for (int64_t i = 0; i < n / 256; i++) q6_k_block((const uint8_t *)w + 210 * i, x + i, stride, 4, sum);
+    for (int t = 0; t < 4; t++) out[t] = sum[t];
 }
 
 /* ==== Float weights ==== */
@@ -248,6 +280,8 @@ const gl_kernels gl_kernels_avx2 = {
     .dot_q4_0 = dot_q4_0,
     .dot_q4_k = dot_q4_k,
     .dot_q6_k = dot_q6_k,
+    .dot_q4_k_x4 = dot_q4_k_x4,
+    .dot_q6_k_x4 = dot_q6_k_x4,
     .dot_f32 = dot_f32,
     .dot_f16 = dot_f16,
     .dot_bf16 = dot_bf16,

@@ -50,63 +50,92 @@ static inline __m512i scales4(int a, int b, int c, int d) {
     return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
 }
 
-static float dot_q4_k(const void *w, const gl_block_q8k *x, int64_t n) {
-    const uint8_t *b = w;
+/* One Q4_K super-block b against nt activation blocks x[t*stride], adding
+ * each token's term to sum[t] (see dot_avx2.c's q4_k_block). */
+static inline __attribute__((always_inline)) void q4_k_block(const uint8_t *b, const gl_block_q8k *x,
+                                                              int64_t stride, int nt, float *sum) {
     const __m256i m4 = _mm256_set1_epi8(15);
-    float sum = 0;
-    for (int64_t i = 0; i < n / 256; i++, b += 144) {
-        int sc[8], m[8];
-        for (int j = 0; j < 8; j++) gl_scale_min_k4(j, b + 4, &sc[j], &m[j]);
-        __m512i acc = _mm512_setzero_si512();
-        for (int g = 0; g < 4; g++) {
-            /* elements 64g..64g+63: low nibbles, then high nibbles */
-            __m256i q = _mm256_loadu_si256((const __m256i *)(b + 16 + 32 * g));
-            __m512i q2 = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(q, m4)),
-                                            _mm256_and_si256(_mm256_srli_epi16(q, 4), m4), 1);
-            __m512i p = _mm512_maddubs_epi16(q2, _mm512_loadu_si512(x[i].qs + 64 * g));
-            acc = _mm512_add_epi32(acc, _mm512_madd_epi16(p, scales2(sc[2 * g], sc[2 * g + 1])));
+    int sc[8], m[8];
+    for (int j = 0; j < 8; j++) gl_scale_min_k4(j, b + 4, &sc[j], &m[j]);
+    __m512i acc[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512()};
+    for (int g = 0; g < 4; g++) {
+        /* elements 64g..64g+63: low nibbles, then high nibbles */
+        __m256i q = _mm256_loadu_si256((const __m256i *)(b + 16 + 32 * g));
+        __m512i q2 = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(q, m4)),
+                                        _mm256_and_si256(_mm256_srli_epi16(q, 4), m4), 1);
+        __m512i s2 = scales2(sc[2 * g], sc[2 * g + 1]);
+        for (int t = 0; t < nt; t++) {
+            __m512i p = _mm512_maddubs_epi16(q2, _mm512_loadu_si512(x[t * stride].qs + 64 * g));
+            acc[t] = _mm512_add_epi32(acc[t], _mm512_madd_epi16(p, s2));
         }
-        int32_t msum = 0;
-        for (int j = 0; j < 8; j++) msum += m[j] * (x[i].bsums[2 * j] + x[i].bsums[2 * j + 1]);
-        float d = simd_f16_to_f32(b) * x[i].d;
-        float dmin = simd_f16_to_f32(b + 2) * x[i].d;
-        sum += d * (float)sum_epi32_512(acc) - dmin * (float)msum;
     }
+    for (int t = 0; t < nt; t++) {
+        const gl_block_q8k *xt = &x[t * stride];
+        int32_t msum = 0;
+        for (int j = 0; j < 8; j++) msum += m[j] * (xt->bsums[2 * j] + xt->bsums[2 * j + 1]);
+        float d = simd_f16_to_f32(b) * xt->d;
+        float dmin = simd_f16_to_f32(b + 2) * xt->d;
+        sum[t] += d * (float)sum_epi32_512(acc[t]) - dmin * (float)msum;
+    }
+}
+
+static float dot_q4_k(const void *w, const gl_block_q8k *x, int64_t n) {
+    float sum = 0;
+    for (int64_t i = 0; i < n / 256; i++) q4_k_block((const uint8_t *)w + 144 * i, x + i, 0, 1, &sum);
     return sum;
 }
 
-static float dot_q6_k(const void *w, const gl_block_q8k *x, int64_t n) {
-    const uint8_t *b = w;
+static void dot_q4_k_x4(const void *w, const gl_block_q8k *x, int64_t stride, float out[4], int64_t n) {
+    float sum[4] = {0, 0, 0, 0};
+    for (int64_t i = 0; i < n / 256; i++) q4_k_block((const uint8_t *)w + 144 * i, x + i, stride, 4, sum);
+    for (int t = 0; t < 4; t++) out[t] = sum[t];
+}
+
+/* One Q6_K super-block against nt tokens, as q4_k_block. */
+static inline __attribute__((always_inline)) void q6_k_block(const uint8_t *b, const gl_block_q8k *x,
+                                                              int64_t stride, int nt, float *sum) {
     const __m512i m4 = _mm512_set1_epi8(15), m2 = _mm512_set1_epi8(3);
-    float sum = 0;
-    for (int64_t i = 0; i < n / 256; i++, b += 210) {
-        const int8_t *sc = (const int8_t *)(b + 192);
-        __m512i acc = _mm512_setzero_si512();
-        for (int h = 0; h < 2; h++) {
-            /* ql[0..63] covers elements 0..63 (low nibbles) and 64..127 (high);
-             * qh holds two bits for each, in pairs at shifts 0/2 and 4/6. */
-            __m512i ql = _mm512_loadu_si512(b + 64 * h);
-            __m256i qh = _mm256_loadu_si256((const __m256i *)(b + 128 + 32 * h));
-            __m512i h01 = _mm512_inserti64x4(_mm512_castsi256_si512(qh), _mm256_srli_epi16(qh, 2), 1);
-            __m512i h23 = _mm512_srli_epi16(h01, 4);
-            __m512i q01 = _mm512_or_si512(_mm512_and_si512(ql, m4), _mm512_slli_epi16(_mm512_and_si512(h01, m2), 4));
-            __m512i q23 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), m4),
-                                          _mm512_slli_epi16(_mm512_and_si512(h23, m2), 4));
-            const int8_t *xq = x[i].qs + 128 * h;
-            const int8_t *s = sc + 8 * h;
+    const int8_t *sc = (const int8_t *)(b + 192);
+    __m512i acc[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512()};
+    for (int h = 0; h < 2; h++) {
+        /* ql[0..63] covers elements 0..63 (low nibbles) and 64..127 (high);
+         * qh holds two bits for each, in pairs at shifts 0/2 and 4/6. */
+        __m512i ql = _mm512_loadu_si512(b + 64 * h);
+        __m256i qh = _mm256_loadu_si256((const __m256i *)(b + 128 + 32 * h));
+        __m512i h01 = _mm512_inserti64x4(_mm512_castsi256_si512(qh), _mm256_srli_epi16(qh, 2), 1);
+        __m512i h23 = _mm512_srli_epi16(h01, 4);
+        __m512i q01 = _mm512_or_si512(_mm512_and_si512(ql, m4), _mm512_slli_epi16(_mm512_and_si512(h01, m2), 4));
+        __m512i q23 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), m4),
+                                      _mm512_slli_epi16(_mm512_and_si512(h23, m2), 4));
+        const int8_t *s = sc + 8 * h;
+        /* int16 lanes in groups of 8 belong to sub-blocks s[0..3], s[4..7] */
+        __m512i s01 = scales4(s[0], s[1], s[2], s[3]), s23 = scales4(s[4], s[5], s[6], s[7]);
+        for (int t = 0; t < nt; t++) {
+            const int8_t *xq = x[t * stride].qs + 128 * h;
             __m512i p01 = _mm512_maddubs_epi16(q01, _mm512_loadu_si512(xq));
             __m512i p23 = _mm512_maddubs_epi16(q23, _mm512_loadu_si512(xq + 64));
-            /* int16 lanes in groups of 8 belong to sub-blocks s[0..3], s[4..7] */
-            __m512i s01 = scales4(s[0], s[1], s[2], s[3]), s23 = scales4(s[4], s[5], s[6], s[7]);
-            acc = _mm512_add_epi32(acc, _mm512_madd_epi16(p01, s01));
-            acc = _mm512_add_epi32(acc, _mm512_madd_epi16(p23, s23));
+            acc[t] = _mm512_add_epi32(acc[t], _mm512_add_epi32(_mm512_madd_epi16(p01, s01), _mm512_madd_epi16(p23, s23)));
         }
-        int32_t bsum = 0;
-        for (int j = 0; j < 16; j++) bsum += sc[j] * x[i].bsums[j];
-        int32_t isum = sum_epi32_512(acc) - 32 * bsum;
-        sum += (simd_f16_to_f32(b + 208) * x[i].d) * (float)isum;
     }
+    for (int t = 0; t < nt; t++) {
+        const gl_block_q8k *xt = &x[t * stride];
+        int32_t bsum = 0;
+        for (int j = 0; j < 16; j++) bsum += sc[j] * xt->bsums[j];
+        int32_t isum = sum_epi32_512(acc[t]) - 32 * bsum;
+        sum[t] += (simd_f16_to_f32(b + 208) * xt->d) * (float)isum;
+    }
+}
+
+static float dot_q6_k(const void *w, const gl_block_q8k *x, int64_t n) {
+    float sum = 0;
+    for (int64_t i = 0; i < n / 256; i++) q6_k_block((const uint8_t *)w + 210 * i, x + i, 0, 1, &sum);
     return sum;
+}
+
+static void dot_q6_k_x4(const void *w, const gl_block_q8k *x, int64_t stride, float out[4], int64_t n) {
+    float sum[4] = {0, 0, 0, 0};
+    for (int64_t i = 0; i < n / 256; i++) q6_k_block((const uint8_t *)w + 210 * i, x + i, stride, 4, sum);
+    for (int t = 0; t < 4; t++) out[t] = sum[t];
 }
 
 /* ==== Float weights (512-bit) ==== */
@@ -187,6 +216,8 @@ const gl_kernels gl_kernels_avx512 = {
     .dot_q4_0 = dot_q4_0,
     .dot_q4_k = dot_q4_k,
     .dot_q6_k = dot_q6_k,
+    .dot_q4_k_x4 = dot_q4_k_x4,
+    .dot_q6_k_x4 = dot_q6_k_x4,
     .dot_f32 = dot_f32,
     .dot_f16 = dot_f16,
     .dot_bf16 = dot_bf16,

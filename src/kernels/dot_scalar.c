@@ -121,6 +121,14 @@ static float dot_q6_k(const void *w, const gl_block_q8k *x, int64_t n) {
     return sum;
 }
 
+static void dot_q4_k_x4(const void *w, const gl_block_q8k *x, int64_t stride, float out[4], int64_t n) {
+    for (int t = 0; t < 4; t++) out[t] = dot_q4_k(w, x + t * stride, n);
+}
+
+static void dot_q6_k_x4(const void *w, const gl_block_q8k *x, int64_t stride, float out[4], int64_t n) {
+    for (int t = 0; t < 4; t++) out[t] = dot_q6_k(w, x + t * stride, n);
+}
+
 /* ==== Float weights against F32 activations ==== */
 
 static float dot_f32(const float *w, const float *x, int64_t n) {
@@ -165,6 +173,8 @@ const gl_kernels gl_kernels_scalar = {
     .dot_q4_0 = dot_q4_0,
     .dot_q4_k = dot_q4_k,
     .dot_q6_k = dot_q6_k,
+    .dot_q4_k_x4 = dot_q4_k_x4,
+    .dot_q6_k_x4 = dot_q6_k_x4,
     .dot_f32 = dot_f32,
     .dot_f16 = dot_f16,
     .dot_bf16 = dot_bf16,

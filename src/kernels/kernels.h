@@ -52,6 +52,11 @@ typedef struct gl_kernels {
     float (*dot_q4_0)(const void *w, const gl_block_q8a *x, int64_t n);
     float (*dot_q4_k)(const void *w, const gl_block_q8k *x, int64_t n);
     float (*dot_q6_k)(const void *w, const gl_block_q8k *x, int64_t n);
+    /* out[t] = dot of w with the activation row x + t*stride (in blocks), for
+     * t < 4, each bit-identical to the one-token kernel: the weight blocks are
+     * unpacked once for four tokens. */
+    void (*dot_q4_k_x4)(const void *w, const gl_block_q8k *x, int64_t stride, float out[4], int64_t n);
+    void (*dot_q6_k_x4)(const void *w, const gl_block_q8k *x, int64_t stride, float out[4], int64_t n);
     float (*dot_f32)(const float *w, const float *x, int64_t n);
     float (*dot_f16)(const void *w, const float *x, int64_t n);
     float (*dot_bf16)(const void *w, const float *x, int64_t n);
