@@ -3,7 +3,8 @@
  * Three paths, by weight type:
  *  - Q8_0, Q4_0, Q4_K, Q6_K: the activation rows are quantised once to 8 bits
  *    (kernels.h: gl_block_q8a for the 32-element types, Q8_K for the K-quants)
- *    and each weight row is dotted with them in integers, as ggml does;
+ *    and each weight row is dotted with them in integers, as ggml does
+ *    (Q4_K/Q6_K rows four tokens at a time, scales unpacked once);
  *  - F32, F16, BF16: the weight row is dotted with the F32 activations,
  *    F16/BF16 widened in registers for one token, or once per row into F32
  *    for a batch, whose rows then go four tokens at a time (the widening is
@@ -208,6 +209,7 @@ int gl_matmul_blas(const gl_kernels *k, const gl_tensor *w, const float *x, floa
 int gl_matmul_with(const gl_kernels *k, const gl_tensor *w, const float *x, float *y, int64_t n_tok,
                    gl_pool *pool) {
     int64_t n_in = w->ne[0];
+    if (n_tok <= 0) return 0;
     int float_weights = w->type == GL_TYPE_F32 || w->type == GL_TYPE_F16 || w->type == GL_TYPE_BF16;
     if (float_weights && n_tok >= BLAS_MIN_TOKENS && n_tok <= INT_MAX && w->ne[1] <= INT_MAX && n_in <= INT_MAX &&
         blas_is_fast())
