@@ -82,6 +82,7 @@ typedef struct {
     gl_prompt p;
     size_t cap;     // bytes allocated for p.text
     size_t img_cap; // entries allocated for p.image_at
+    size_t lit_cap; // entries allocated for p.literal
     int oom;        // an append failed; the text is incomplete
 } out_buf;
 
@@ -131,6 +132,26 @@ static void mark_image(out_buf *b, size_t at) {
     b->p.image_at[b->p.n_images++] = at;
 }
 
+/* Puts message text, recording its range as the caller's. */
+static void put_literal_n(out_buf *b, const char *s, size_t n) {
+    size_t at = b->p.len;
+    put_n(b, s, n);
+    if (b->oom || n == 0) return;
+    if (b->p.n_literal == b->lit_cap) {
+        size_t cap = b->lit_cap ? b->lit_cap * 2 : 8;
+        gl_span *a = gl_realloc(b->p.literal, cap * sizeof *a);
+        if (!a) {
+            b->oom = 1;
+            return;
+        }
+        b->p.literal = a;
+        b->lit_cap = cap;
+    }
+    b->p.literal[b->p.n_literal++] = (gl_span){at, n};
+}
+
+static void put_literal(out_buf *b, const char *s) { put_literal_n(b, s, strlen(s)); }
+
 static void put_image(out_buf *b, gl_template t) {
     mark_image(b, b->p.len);
     put(b, gl_template_image_placeholder(t));
@@ -179,7 +200,7 @@ static void trim(const char *text, size_t n, size_t *lo, size_t *hi) {
 static void put_trimmed(out_buf *b, const char *s) {
     size_t lo, hi;
     trim(s, strlen(s), &lo, &hi);
-    put_n(b, s + lo, hi - lo);
+    put_literal_n(b, s + lo, hi - lo);
 }
 
 /* The Llama 3 templates' `message['content'] | trim` over the message
@@ -200,7 +221,7 @@ static void put_flat_trimmed(out_buf *b, const gl_chat_message *m) {
     } else {
         size_t lo, hi, base = b->p.len;
         trim(flat.p.text, flat.p.len, &lo, &hi);
-        put_n(b, flat.p.text + lo, hi - lo);
+        put_literal_n(b, flat.p.text + lo, hi - lo);
         // "<image>" is not whitespace, so every placeholder lies inside [lo, hi).
         for (size_t i = 0; i < flat.p.n_images; i++) mark_image(b, base + flat.p.image_at[i] - lo);
     }
@@ -223,7 +244,7 @@ static glimpse_status render_chatml(out_buf *b, const gl_chat_message *ms, size_
             if (ms[i].parts[j].type == GL_PART_IMAGE)
                 put_image(b, GL_TEMPLATE_CHATML);
             else
-                put(b, ms[i].parts[j].text);
+                put_literal(b, ms[i].parts[j].text);
         }
         put(b, "<|im_end|>\n");
     }
@@ -245,7 +266,7 @@ static glimpse_status render_smolvlm(out_buf *b, const gl_chat_message *ms, size
             if (ms[i].parts[j].type == GL_PART_IMAGE)
                 put_image(b, GL_TEMPLATE_SMOLVLM);
             else
-                put(b, ms[i].parts[j].text);
+                put_literal(b, ms[i].parts[j].text);
         }
         put(b, "<end_of_utterance>\n");
     }
@@ -265,7 +286,7 @@ static glimpse_status render_llava(out_buf *b, const gl_chat_message *ms, size_t
         }
         for (size_t j = 0; j < ms[i].n_parts; j++) {
             if (ms[i].parts[j].type != GL_PART_TEXT) continue;
-            put(b, ms[i].parts[j].text);
+            put_literal(b, ms[i].parts[j].text);
             put(b, " ");
         }
     }
@@ -328,7 +349,7 @@ static glimpse_status render_gemma3(out_buf *b, const gl_chat_message *ms, size_
         put(b, ms[i].role == GL_ROLE_ASSISTANT ? "model" : role_names[ms[i].role]);
         put(b, "\n");
         if (i == first && prefix) {
-            put(b, prefix);
+            put_literal(b, prefix);
             put(b, "\n\n");
         }
         for (size_t j = 0; j < ms[i].n_parts; j++) {
@@ -396,5 +417,6 @@ void gl_prompt_free(gl_prompt *p) {
     if (!p) return;
     gl_free(p->text);
     gl_free(p->image_at);
+    gl_free(p->literal);
     *p = (gl_prompt){0};
 }

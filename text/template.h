@@ -66,10 +66,17 @@ typedef struct {
 } gl_chat_message;
 
 typedef struct {
+    size_t at, len;
+} gl_span;
+
+typedef struct {
     char *text;       /* the prompt, NUL-terminated */
     size_t len;
     size_t *image_at; /* (n_images) byte offset in text of each image placeholder, in order */
     size_t n_images;
+    gl_span *literal; /* (n_literal) byte ranges holding the callers' message text, in order, so
+                         that control tokens typed there can be kept from being interpreted */
+    size_t n_literal;
 } gl_prompt;
 
 /* The family of a GGUF's `tokenizer.chat_template` (NULL when absent),
