@@ -265,12 +265,14 @@ glimpse_status gl_image_decode_stb(const uint8_t *data, size_t size, gl_image_fo
     }
     size_t n = (size_t)w * (size_t)h * (size_t)want;
     if (ri.bits_per_channel == 16) { /* PNM with maxval > 255 */
-        const uint16_t *v = pix;
-        /* Pillow: 16-bit PGM is mode "I" scaled to 65535 (convert("RGB")
+        /* stb 2.27 hands back the file's big-endian samples unswapped.
+         * Pillow: 16-bit PGM is mode "I" scaled to 65535 (convert("RGB")
          * then clips at 255); 16-bit PPM is scaled to 255. */
+        const uint8_t *be = pix;
         unsigned top = want == 1 ? 65535 : 255;
         for (size_t i = 0; i < n; i++) {
-            unsigned s = maxval == 65535 && want == 1 ? v[i] : pnm_scale(v[i], maxval, top);
+            unsigned v = (unsigned)be[2 * i] << 8 | be[2 * i + 1];
+            unsigned s = maxval == 65535 && want == 1 ? v : pnm_scale(v, maxval, top);
             out->pixels[i] = (uint8_t)(s > 255 ? 255 : s);
         }
     } else if (maxval != 255) {
