@@ -20,14 +20,15 @@
  *
  * Damaged data: libjpeg repairs damaged entropy data with warnings ("Corrupt
  * JPEG data: ..."); those images decode, as in Pillow, and the warning is
- * reported. A file that ends early is refused as truncated when the data
- * stop before the last pixel row was decoded (libjpeg would pad the rest
- * with gray). A baseline file whose data stop only before the final EOI
- * marker, after every row was decoded, is accepted with a warning: the
- * picture is complete (Pillow refuses this case; viewers and browsers show
- * it). A progressive file is read whole before the first row comes out, so
- * one without its EOI cannot be told from one missing its last scans: it is
- * refused, as Pillow does. */
+ * reported. A file that ends early is refused as truncated when pixels are
+ * missing, where libjpeg would pad the rest with gray: the source ran dry
+ * (JWRN_JPEG_EOF) and the entropy decoder lacked bits for a block
+ * (JWRN_HIT_MARKER), or the source ran dry in the headers. A single-scan
+ * file whose data stop only before the final EOI marker, after every block
+ * was decoded, is accepted with a warning: the picture is complete (Pillow
+ * refuses this case; viewers and browsers show it). A progressive or
+ * multi-scan file without its EOI cannot be told from one missing its last
+ * scans: it is refused, as Pillow does. */
 #include "checked.h"
 #include "error.h"
 #include "image_codecs.h"
@@ -50,6 +51,7 @@ typedef struct {
     jmp_buf jump;
     const gl_image_ctx *ctx;
     int premature_eof;   /* the source ran dry (libjpeg inserted a fake EOI) */
+    int missing_bits;    /* entropy data stopped before a block was complete */
     char message[JMSG_LENGTH_MAX];
 } jpeg_errors;
 
@@ -67,6 +69,7 @@ static void on_message(j_common_ptr cinfo, int level) {
         err->premature_eof = 1;
         return;
     }
+    if (cinfo->err->msg_code == JWRN_HIT_MARKER) err->missing_bits = 1;
     char text[JMSG_LENGTH_MAX];
     cinfo->err->format_message(cinfo, text);
     gl_image_warn(err->ctx, "%s", text);
@@ -121,7 +124,11 @@ glimpse_status gl_image_decode_jpeg(const uint8_t *data, size_t size, const gl_i
     s->err.pub.output_message = on_output;
     s->err.ctx = ctx;
     if (setjmp(s->err.jump)) {
-        if (s->err.premature_eof)
+        /* libjpeg-turbo refuses sides over 65500 itself, once SOF is read. */
+        if (s->err.pub.msg_code == JERR_IMAGE_TOO_BIG &&
+            gl_image_check_size(ctx, "JPEG", s->cinfo.image_width, s->cinfo.image_height) != GLIMPSE_OK)
+            st = GLIMPSE_ERR_LIMIT;
+        else if (s->err.premature_eof)
             st = gl_error(GLIMPSE_ERR_FORMAT, "%s: truncated JPEG data", ctx->name);
         else
             st = gl_error(GLIMPSE_ERR_FORMAT, "%s: corrupt JPEG data: %s", ctx->name, s->err.message);
@@ -175,7 +182,8 @@ glimpse_status gl_image_decode_jpeg(const uint8_t *data, size_t size, const gl_i
         if (jpeg_read_scanlines(&s->cinfo, &target, 1) != 1) break;
         if (s->cmyk_row) cmyk_row_to_rgb(s->cmyk_row, row, out->width);
     }
-    if (s->err.premature_eof || s->cinfo.output_scanline < s->cinfo.output_height) {
+    int truncated = s->err.premature_eof && (s->err.missing_bits || jpeg_has_multiple_scans(&s->cinfo));
+    if (truncated || s->cinfo.output_scanline < s->cinfo.output_height) {
         st = gl_error(GLIMPSE_ERR_FORMAT, "%s: truncated JPEG data (%u of %u rows present)", ctx->name,
                       s->cinfo.output_scanline, s->cinfo.output_height);
         goto done;

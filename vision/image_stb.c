@@ -106,6 +106,15 @@ static void start(stbi__context *ctx, stb_source *src, const uint8_t *data, size
     stbi__start_callbacks(ctx, (stbi_io_callbacks *)&io, src);
 }
 
+/* The error for a failed stb call: out of memory, truncated, or corrupt. */
+static glimpse_status stb_failure(const gl_image_ctx *ctx, const stb_source *src, const char *fmt,
+                                  const char *what) {
+    const char *why = stbi_failure_reason();
+    if (why && strcmp(why, "outofmem") == 0) return gl_error_nomem(ctx->name);
+    if (src->overrun) return gl_error(GLIMPSE_ERR_FORMAT, "%s: truncated %s data", ctx->name, fmt);
+    return gl_error(GLIMPSE_ERR_FORMAT, "%s: corrupt %s %s: %s", ctx->name, fmt, what, why ? why : "unreadable");
+}
+
 /* ==== Per-format details ==== */
 
 static const char *format_name(gl_image_format f) {
@@ -136,8 +145,9 @@ static int bmp_has_alpha(const uint8_t *d, size_t n) {
 }
 
 /* maxval of a P5/P6 header, parsed as stb and Pillow do (whitespace and
- * '#' comments between the fields); 0 when unreadable. */
-static unsigned pnm_maxval(const uint8_t *d, size_t n) {
+ * '#' comments between the fields); 0 when unreadable. *data_start is
+ * where the samples begin, after the one whitespace byte ending maxval. */
+static unsigned pnm_maxval(const uint8_t *d, size_t n, size_t *data_start) {
     size_t pos = 2;
     unsigned field[3] = {0, 0, 0};
     for (int f = 0; f < 3; f++) {
@@ -155,6 +165,7 @@ static unsigned pnm_maxval(const uint8_t *d, size_t n) {
             field[f] = field[f] * 10 + (unsigned)(d[pos++] - '0');
         }
     }
+    *data_start = pos + 1;
     return field[2];
 }
 
@@ -173,13 +184,16 @@ static glimpse_status load_gif(const uint8_t *data, size_t size, const gl_image_
     stbi__gif *g = gl_calloc(1, sizeof *g);
     if (!g) return gl_error_nomem(ctx->name);
     start(&sc, &src, data, size);
+    stbi__g_failure_reason = NULL;
     int comp;
     stbi_uc *rgba = stbi__gif_load_next(&sc, g, &comp, 4, 0); /* (h, w, 4) */
     glimpse_status st = GLIMPSE_OK;
-    if (rgba == (stbi_uc *)&sc || !rgba) {
-        st = src.overrun ? gl_error(GLIMPSE_ERR_FORMAT, "%s: truncated GIF data", ctx->name)
-                         : gl_error(GLIMPSE_ERR_FORMAT, "%s: corrupt GIF data: %s", ctx->name,
-                                    rgba ? "no image in the file" : stbi_failure_reason());
+    if (rgba == (stbi_uc *)&sc) {
+        st = gl_error(GLIMPSE_ERR_FORMAT, "%s: corrupt GIF data: no image in the file", ctx->name);
+        goto done;
+    }
+    if (!rgba) {
+        st = stb_failure(ctx, &src, "GIF", "data");
         goto done;
     }
     if (g->cur_y < g->max_y || g->parse > 0) {
@@ -217,6 +231,7 @@ glimpse_status gl_image_decode_stb(const uint8_t *data, size_t size, gl_image_fo
     stb_source src;
     int w = 0, h = 0, comp = 0, ok;
     start(&sc, &src, data, size);
+    stbi__g_failure_reason = NULL;
     switch (format) {
     case GL_IMG_GIF: ok = stbi__gif_info(&sc, &w, &h, &comp); break;
     case GL_IMG_BMP: ok = stbi__bmp_info(&sc, &w, &h, &comp); break;
@@ -224,25 +239,28 @@ glimpse_status gl_image_decode_stb(const uint8_t *data, size_t size, gl_image_fo
     case GL_IMG_PSD: ok = stbi__psd_info(&sc, &w, &h, &comp); break;
     default: ok = stbi__tga_info(&sc, &w, &h, &comp); break;
     }
-    if (!ok) {
-        if (src.overrun) return gl_error(GLIMPSE_ERR_FORMAT, "%s: truncated %s data (in the header)", ctx->name, fmt);
-        return gl_error(GLIMPSE_ERR_FORMAT, "%s: corrupt %s header", ctx->name, fmt);
-    }
+    if (!ok) return stb_failure(ctx, &src, fmt, "header");
     glimpse_status st = gl_image_check_size(ctx, fmt, (uint64_t)(w > 0 ? w : 0), (uint64_t)(h > 0 ? h : 0));
     if (st != GLIMPSE_OK) return st;
     if (format == GL_IMG_GIF) return load_gif(data, size, ctx, out);
 
-    unsigned maxval = format == GL_IMG_PNM ? pnm_maxval(data, size) : 255;
+    size_t data_start = 0;
+    unsigned maxval = format == GL_IMG_PNM ? pnm_maxval(data, size, &data_start) : 255;
     int want = comp;
     if (format == GL_IMG_BMP) want = bmp_has_alpha(data, size) ? 4 : 3;
     if (format == GL_IMG_PSD) want = size >= 14 && (data[12] << 8 | data[13]) >= 4 ? 4 : 3;
     if (want < 1 || want > 4 || maxval == 0)
         return gl_error(GLIMPSE_ERR_FORMAT, "%s: corrupt %s header", ctx->name, fmt);
+    /* stb 2.27 ignores a short read of PNM samples (they stay zero). */
+    if (format == GL_IMG_PNM && (data_start > size || (size - data_start) / (size_t)w / (size_t)h /
+                                                          (size_t)want / (maxval > 255 ? 2 : 1) == 0))
+        return gl_error(GLIMPSE_ERR_FORMAT, "%s: truncated PNM data", ctx->name);
 
     stbi__result_info ri;
     memset(&ri, 0, sizeof ri);
     ri.bits_per_channel = 8;
     start(&sc, &src, data, size);
+    stbi__g_failure_reason = NULL;
     int lw = 0, lh = 0, lcomp = 0;
     void *pix; /* (lh, lw, want) samples of ri.bits_per_channel bits */
     switch (format) {
@@ -251,10 +269,7 @@ glimpse_status gl_image_decode_stb(const uint8_t *data, size_t size, gl_image_fo
     case GL_IMG_PSD: pix = stbi__psd_load(&sc, &lw, &lh, &lcomp, want, &ri, 8); break;
     default: pix = stbi__tga_load(&sc, &lw, &lh, &lcomp, want, &ri); break;
     }
-    if (!pix) {
-        if (src.overrun) return gl_error(GLIMPSE_ERR_FORMAT, "%s: truncated %s data", ctx->name, fmt);
-        return gl_error(GLIMPSE_ERR_FORMAT, "%s: corrupt %s data: %s", ctx->name, fmt, stbi_failure_reason());
-    }
+    if (!pix) return stb_failure(ctx, &src, fmt, "data");
     if (src.overrun) st = gl_error(GLIMPSE_ERR_FORMAT, "%s: truncated %s data", ctx->name, fmt);
     else if (lw != w || lh != h || (ri.bits_per_channel != 8 && ri.bits_per_channel != 16))
         st = gl_error(GLIMPSE_ERR_FORMAT, "%s: inconsistent %s header", ctx->name, fmt);
