@@ -14,6 +14,8 @@
 
 #include <stdint.h>
 
+#include <jpeglib.h>
+
 static uint64_t fnv1a64(const uint8_t *p, size_t n) {
     uint64_t h = 0xcbf29ce484222325ull;
     for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 0x100000001b3ull;
@@ -82,7 +84,80 @@ static void check_image(const char *name, int w, int h, int channels, const char
     gl_image_free(&img);
 }
 
+/* ==== YCCK: Pillow cannot write one, so libjpeg writes it here ==== */
+
+typedef struct {
+    unsigned char *data;
+    unsigned long size;
+} jpeg_buf;
+
+/* Pillow's "CMYK;I" unpack then cmyk2rgb (src/libImaging/Convert.c). */
+static uint8_t pillow_cmyk_inverted_to_rgb(int c, int k) {
+    int ci = 255 - c, nk = 255 - (255 - k), t = ci * nk + 128;
+    int v = nk - (((t >> 8) + t) >> 8);
+    return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+}
+
+static void check_ycck(void) {
+    const int w = 40, h = 24;
+    uint8_t *cmyk = malloc((size_t)w * h * 4); /* (h, w, 4) */
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            uint8_t *p = cmyk + ((size_t)y * w + x) * 4;
+            p[0] = (uint8_t)(x * 6); p[1] = (uint8_t)(y * 10); p[2] = (uint8_t)((x + y) * 4); p[3] = (uint8_t)(255 - x * 3);
+        }
+    struct jpeg_compress_struct c;
+    struct jpeg_error_mgr jerr;
+    jpeg_buf out = {NULL, 0};
+    c.err = jpeg_std_error(&jerr);
+    jpeg_create_compress(&c);
+    jpeg_mem_dest(&c, &out.data, &out.size);
+    c.image_width = (JDIMENSION)w;
+    c.image_height = (JDIMENSION)h;
+    c.input_components = 4;
+    c.in_color_space = JCS_CMYK;
+    jpeg_set_defaults(&c);
+    jpeg_set_colorspace(&c, JCS_YCCK); /* also writes the Adobe marker, transform 2 */
+    jpeg_set_quality(&c, 95, TRUE);
+    jpeg_start_compress(&c, TRUE);
+    while (c.next_scanline < c.image_height) {
+        JSAMPROW row = cmyk + (size_t)c.next_scanline * w * 4;
+        jpeg_write_scanlines(&c, &row, 1);
+    }
+    jpeg_finish_compress(&c);
+    jpeg_destroy_compress(&c);
+
+    /* What Pillow's decoder holds: libjpeg's CMYK output of the same file. */
+    struct jpeg_decompress_struct d;
+    d.err = jpeg_std_error(&jerr);
+    jpeg_create_decompress(&d);
+    jpeg_mem_src(&d, out.data, out.size);
+    jpeg_read_header(&d, TRUE);
+    CHECK(d.jpeg_color_space == JCS_YCCK);
+    d.out_color_space = JCS_CMYK;
+    jpeg_start_decompress(&d);
+    while (d.output_scanline < d.output_height) {
+        JSAMPROW row = cmyk + (size_t)d.output_scanline * w * 4;
+        jpeg_read_scanlines(&d, &row, 1);
+    }
+    jpeg_finish_decompress(&d);
+    jpeg_destroy_decompress(&d);
+
+    gl_image img;
+    CHECK(gl_image_decode_memory(out.data, out.size, "ycck.jpg", NULL, &img) == GLIMPSE_OK);
+    CHECK(img.width == w && img.height == h && img.channels == 3);
+    size_t n_diff = 0;
+    for (size_t i = 0; img.pixels && i < (size_t)w * h; i++)
+        for (int k = 0; k < 3; k++)
+            n_diff += img.pixels[3 * i + k] != pillow_cmyk_inverted_to_rgb(cmyk[4 * i + k], cmyk[4 * i + 3]);
+    CHECK_MSG(n_diff == 0, "YCCK JPEG: %zu samples differ from Pillow's CMYK conversion", n_diff);
+    gl_image_free(&img);
+    free(out.data);
+    free(cmyk);
+}
+
 int main(void) {
+    check_ycck();
     char path[1024];
     snprintf(path, sizeof path, "%s/tests/fixtures/decoded/manifest.txt", GLIMPSE_SOURCE_DIR);
     FILE *f = fopen(path, "r");
