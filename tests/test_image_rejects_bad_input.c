@@ -150,6 +150,10 @@ static void check_limits(void) {
         if (jpg[i] == 0xff && jpg[i + 1] == 0xc0) sof = jpg + i;
     CHECK(sof != NULL);
     if (sof) {
+        sof[4] = 12; /* 12-bit samples: refused by name, as Pillow does */
+        CHECK_ERROR(decode(jpg, size, NULL, &img), GLIMPSE_ERR_UNSUPPORTED,
+                    "x.img: JPEG variant not supported: Unsupported JPEG data precision 12");
+        sof[4] = 8;
         sof[5] = sof[6] = sof[7] = sof[8] = 0xff;
         CHECK_ERROR(decode(jpg, size, NULL, &img), GLIMPSE_ERR_LIMIT, "JPEG header claims 65535x65535 pixels");
     }

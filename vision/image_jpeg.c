@@ -128,6 +128,9 @@ glimpse_status gl_image_decode_jpeg(const uint8_t *data, size_t size, const gl_i
         if (s->err.pub.msg_code == JERR_IMAGE_TOO_BIG &&
             gl_image_check_size(ctx, "JPEG", s->cinfo.image_width, s->cinfo.image_height) != GLIMPSE_OK)
             st = GLIMPSE_ERR_LIMIT;
+        else if (s->err.pub.msg_code == JERR_BAD_PRECISION || s->err.pub.msg_code == JERR_SOF_UNSUPPORTED)
+            st = gl_error(GLIMPSE_ERR_UNSUPPORTED, "%s: JPEG variant not supported: %s", ctx->name,
+                          s->err.message);
         else if (s->err.premature_eof)
             st = gl_error(GLIMPSE_ERR_FORMAT, "%s: truncated JPEG data", ctx->name);
         else
@@ -146,9 +149,10 @@ glimpse_status gl_image_decode_jpeg(const uint8_t *data, size_t size, const gl_i
     st = gl_image_check_size(ctx, "JPEG", s->cinfo.image_width, s->cinfo.image_height);
     if (st != GLIMPSE_OK) goto done;
 
-    /* Coefficients of every component at 2 bytes, plus working buffers. */
+    /* A progressive file keeps the coefficients of every component, 2 bytes
+     * per sample; 4 more bytes a pixel and 64 MiB cover the working buffers. */
     uint64_t pixels = (uint64_t)s->cinfo.image_width * s->cinfo.image_height, budget;
-    if (gl_mul_overflow_u64(pixels, 2u * (uint64_t)s->cinfo.num_components + 8u, &budget) ||
+    if (gl_mul_overflow_u64(pixels, 2u * (uint64_t)s->cinfo.num_components + 4u, &budget) ||
         gl_add_overflow_u64(budget, 64u << 20, &budget))
         budget = UINT64_MAX;
     s->cinfo.mem->max_memory_to_use = budget > (uint64_t)LONG_MAX ? LONG_MAX : (long)budget;
