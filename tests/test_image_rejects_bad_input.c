@@ -216,6 +216,8 @@ static void check_formats(void) {
     CHECK_ERROR(decode(svg, sizeof svg - 1, NULL, &img), GLIMPSE_ERR_UNSUPPORTED, "SVG images are not supported");
     static const char plain[] = "P3\n1 1\n255\n1 2 3\n";
     CHECK_ERROR(decode(plain, sizeof plain - 1, NULL, &img), GLIMPSE_ERR_UNSUPPORTED, "plain or 1-bit PNM");
+    static const char long_pnm[] = "P6\n11111111111111 2\n255\n";
+    CHECK_ERROR(decode(long_pnm, sizeof long_pnm - 1, NULL, &img), GLIMPSE_ERR_FORMAT, "x.img: corrupt PNM header");
     CHECK_ERROR(decode(junk, 0, NULL, &img), GLIMPSE_ERR_FORMAT, "x.img: empty file");
     /* A JPEG signature followed by a second SOI. */
     memcpy(junk, "\xff\xd8\xff\xd8", 4);

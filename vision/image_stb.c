@@ -161,7 +161,7 @@ static unsigned pnm_maxval(const uint8_t *d, size_t n, size_t *data_start) {
         }
         if (pos >= n || d[pos] < '0' || d[pos] > '9') return 0;
         while (pos < n && d[pos] >= '0' && d[pos] <= '9') {
-            if (field[f] > 100000000u) return 0;
+            if (field[f] >= 100000000u) return 0; /* 9 digits at most */
             field[f] = field[f] * 10 + (unsigned)(d[pos++] - '0');
         }
     }
@@ -229,6 +229,12 @@ glimpse_status gl_image_decode_stb(const uint8_t *data, size_t size, gl_image_fo
     const char *fmt = format_name(format);
     stbi__context sc;
     stb_source src;
+    /* Our parse first: stb's PNM integer reader overflows (undefined
+     * behaviour) on long digit strings, which this one refuses. */
+    size_t data_start = 0;
+    unsigned maxval = format == GL_IMG_PNM ? pnm_maxval(data, size, &data_start) : 255;
+    if (maxval == 0 || maxval > 65535)
+        return gl_error(GLIMPSE_ERR_FORMAT, "%s: corrupt PNM header", ctx->name);
     int w = 0, h = 0, comp = 0, ok;
     start(&sc, &src, data, size);
     stbi__g_failure_reason = NULL;
@@ -244,12 +250,10 @@ glimpse_status gl_image_decode_stb(const uint8_t *data, size_t size, gl_image_fo
     if (st != GLIMPSE_OK) return st;
     if (format == GL_IMG_GIF) return load_gif(data, size, ctx, out);
 
-    size_t data_start = 0;
-    unsigned maxval = format == GL_IMG_PNM ? pnm_maxval(data, size, &data_start) : 255;
     int want = comp;
     if (format == GL_IMG_BMP) want = bmp_has_alpha(data, size) ? 4 : 3;
     if (format == GL_IMG_PSD) want = size >= 14 && (data[12] << 8 | data[13]) >= 4 ? 4 : 3;
-    if (want < 1 || want > 4 || maxval == 0)
+    if (want < 1 || want > 4)
         return gl_error(GLIMPSE_ERR_FORMAT, "%s: corrupt %s header", ctx->name, fmt);
     /* stb 2.27 ignores a short read of PNM samples (they stay zero). */
     if (format == GL_IMG_PNM && (data_start > size || (size - data_start) / (size_t)w / (size_t)h /
