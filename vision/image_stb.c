@@ -217,7 +217,7 @@ static glimpse_status load_gif(const uint8_t *data, size_t size, const gl_image_
     if (st != GLIMPSE_OK) goto done;
     for (size_t i = 0; i < n; i++) memcpy(out->pixels + i * out->channels, rgba + 4 * i, (size_t)out->channels);
 done:
-    if (g->out) gl_free(g->out);
+    gl_free(g->out);
     gl_free(g->history);
     gl_free(g->background);
     gl_free(g);
