@@ -1,24 +1,26 @@
 /* matmul.c - weight x activation products (see matmul.h).
  *
  * Three paths, by weight type:
- *  - Q8_0, Q4_0, Q4_K, Q6_K: the activation rows are quantised once to 8 bits
- *    (kernels.h: gl_block_q8a for the 32-element types, Q8_K for the K-quants)
- *    and each weight row is dotted with them in integers, as ggml does
- *    (Q4_K/Q6_K rows four tokens at a time, scales unpacked once);
- *  - F32, F16, BF16: the weight row is dotted with the F32 activations,
- *    F16/BF16 widened in registers for one token, or once per row into F32
- *    for a batch, whose rows then go four tokens at a time (the widening is
- *    exact and the kernels keep one summation order, so a token's result is
- *    the same bits in a batch as alone);
- *  - any other readable type: each weight row is converted to F32 in a
- *    per-thread scratch row, then dotted as F32.
- * Batches of BLAS_MIN_TOKENS or more tokens with F32/F16/BF16 weights go to
- * OpenBLAS's sgemm instead, when OpenBLAS runs an AVX2 or AVX-512 kernel on
- * this CPU (see blas_is_fast).
- * Each thread takes a range of output rows; tokens are visited in chunks
- * small enough for their activations to stay in cache while a thread's
- * weight rows stream past. Every output element is computed by one thread
- * with one kernel, so results do not depend on the number of threads. */
+ *  - Q8_0, Q4_0, Q4_K, Q5_K, Q6_K: the activation rows are quantised once to
+ *    8 bits (kernels.h: gl_block_q8a for the 32-element types, Q8_K for the
+ *    K-quants) and the weights are multiplied with them in integers, as ggml
+ *    does;
+ *  - F32, F16, BF16: the weight rows are multiplied with the F32 activations
+ *    (F16/BF16 widened exactly in registers), or by OpenBLAS's sgemm;
+ *  - any other readable type: groups of weight rows are converted to F32 in
+ *    a per-thread buffer, then multiplied as F32.
+ * The products themselves are the kernels' gemm functions, blocked for
+ * batches and row-at-a-time for one token.
+ *
+ * Each thread takes a range of output rows (a multiple of 16, the kernels'
+ * panel height); tokens are visited in chunks small enough for their
+ * activations to stay in L2 while a thread's weight rows stream past. Every
+ * output element is computed by one thread with one kernel, so results do
+ * not depend on the number of threads, and for integer types not on the
+ * batch either (kernels.h's exactness contract).
+ *
+ * One token (decoding) allocates nothing: its quantised activations live on
+ * the caller's stack and the one-token kernels need no scratch. */
 #include "matmul.h"
 #include "kernels/kernels.h"
 #include "mem.h"
@@ -26,41 +28,62 @@
 
 #include <cblas.h>
 #include <limits.h>
+#include <stdint.h>
+#include <string.h>
 #include <strings.h>
 
-/* Activation bytes per token chunk: well inside the 1-2 MB L2 of current
- * x86 cores, leaving room for the weight rows. */
-#define CHUNK_BYTES (256 * 1024)
-
-/* sgemm beats the 4-token kernels from about 16 tokens (3-4x at 256+, one
- * core, OpenBLAS 0.3.21 SkylakeX kernel); 32 leaves a margin. */
-#define BLAS_MIN_TOKENS 32
+/* Activation bytes per token chunk: half the 2 MB L2 of the cores this was
+ * tuned on, leaving room for the packed weights. */
+#define CHUNK_BYTES (1024 * 1024)
+/* Rows converted to F32 at a time for types without a kernel. */
+#define CONVERT_ROWS 32
+/* Quantised activations of one token up to this size stay on the stack:
+ * rows of 16384 elements take 20 KB as gl_block_q8a. */
+#define STACK_XQ_BYTES (24 * 1024)
 /* Weight rows widened to F32 per sgemm call: 256 rows of 4096 are 4 MB. */
 #define BLAS_ROWS 256
 
-typedef enum { PATH_Q8_0, PATH_Q4_0, PATH_Q4_K, PATH_Q6_K, PATH_F32, PATH_F16, PATH_BF16, PATH_CONVERT } matmul_path;
+typedef enum { PATH_Q8A, PATH_Q8K, PATH_FLOAT, PATH_CONVERT } matmul_path;
 
 typedef struct {
     const gl_kernels *k;
     matmul_path path;
+    gl_gemm_fn gemm;
     const gl_tensor *w; /* (n_out, n_in) */
     const float *x;     /* (n_tok, n_in) */
     void *xq;           /* (n_tok, xq_row_bytes) quantised activations, or NULL */
     size_t xq_row_bytes;
     float *y;           /* (n_tok, n_out) */
     int64_t n_tok;
-    float *scratch;     /* (nth, n_in): weight rows widened to F32, or NULL */
+    char *scratch;      /* (nth, scratch_bytes) per-thread gemm scratch, 64-byte aligned, or NULL */
+    size_t scratch_bytes;
+    void *scratch_alloc; /* what scratch points into */
 } matmul_job;
+
+static gl_gemm_fn gemm_for(const gl_kernels *k, int type) {
+    switch (type) {
+    case GL_TYPE_Q8_0: return k->gemm_q8_0;
+    case GL_TYPE_Q4_0: return k->gemm_q4_0;
+    case GL_TYPE_Q4_K: return k->gemm_q4_k;
+    case GL_TYPE_Q5_K: return k->gemm_q5_k;
+    case GL_TYPE_Q6_K: return k->gemm_q6_k;
+    case GL_TYPE_F32: return k->gemm_f32;
+    case GL_TYPE_F16: return k->gemm_f16;
+    case GL_TYPE_BF16: return k->gemm_bf16;
+    default: return k->gemm_f32; /* on rows converted to F32 */
+    }
+}
 
 static matmul_path path_for(int type) {
     switch (type) {
-    case GL_TYPE_Q8_0: return PATH_Q8_0;
-    case GL_TYPE_Q4_0: return PATH_Q4_0;
-    case GL_TYPE_Q4_K: return PATH_Q4_K;
-    case GL_TYPE_Q6_K: return PATH_Q6_K;
-    case GL_TYPE_F32: return PATH_F32;
-    case GL_TYPE_F16: return PATH_F16;
-    case GL_TYPE_BF16: return PATH_BF16;
+    case GL_TYPE_Q8_0:
+    case GL_TYPE_Q4_0: return PATH_Q8A;
+    case GL_TYPE_Q4_K:
+    case GL_TYPE_Q5_K:
+    case GL_TYPE_Q6_K: return PATH_Q8K;
+    case GL_TYPE_F32:
+    case GL_TYPE_F16:
+    case GL_TYPE_BF16: return PATH_FLOAT;
     default: return PATH_CONVERT;
     }
 }
@@ -72,79 +95,60 @@ static void quantize_tokens(void *p, int ith, int nth) {
     gl_split_range((long)job->n_tok, ith, nth, &begin, &end);
     for (long t = begin; t < end; t++) {
         void *dst = (char *)job->xq + (size_t)t * job->xq_row_bytes;
-        if (job->path == PATH_Q4_K || job->path == PATH_Q6_K)
+        if (job->path == PATH_Q8K)
             job->k->quantize_q8k(job->x + t * n_in, dst, n_in);
         else
             job->k->quantize_q8a(job->x + t * n_in, dst, n_in);
     }
 }
 
-/* y[t][o] = W[o] . x[t] for the tokens [t0, t1); row is W[o] in the form
- * `path` says (PATH_F32 for a row already widened to F32). */
-static void dot_tokens(const matmul_job *job, matmul_path path, const void *row, int64_t o, int64_t t0, int64_t t1) {
-    const gl_kernels *k = job->k;
-    int64_t n_in = job->w->ne[0], n_out = job->w->ne[1];
-    const char *xq = job->xq;
-    size_t xb = job->xq_row_bytes;
-    float *y = job->y + o;
-    int64_t t = t0;
-    /* Four tokens per call where a kernel has the form (same bits as one by one). */
-    int64_t kb = (int64_t)(xb / sizeof(gl_block_q8k)); /* Q8_K blocks per token */
-    for (; t + 4 <= t1 && (path == PATH_F32 || path == PATH_Q4_K || path == PATH_Q6_K); t += 4) {
-        float out[4];
-        if (path == PATH_F32)
-            k->dot_f32_x4(row, job->x + t * n_in, n_in, out, n_in);
-        else if (path == PATH_Q4_K)
-            k->dot_q4_k_x4(row, (const gl_block_q8k *)(xq + (size_t)t * xb), kb, out, n_in);
-        else
-            k->dot_q6_k_x4(row, (const gl_block_q8k *)(xq + (size_t)t * xb), kb, out, n_in);
-        for (int i = 0; i < 4; i++) y[(t + i) * n_out] = out[i];
-    }
-    for (; t < t1; t++) {
-        const float *xt = job->x + t * n_in;
-        const void *xqt = xq + (size_t)t * xb;
-        float v;
-        switch (path) {
-        case PATH_Q8_0: v = k->dot_q8_0(row, xqt, n_in); break;
-        case PATH_Q4_0: v = k->dot_q4_0(row, xqt, n_in); break;
-        case PATH_Q4_K: v = k->dot_q4_k(row, xqt, n_in); break;
-        case PATH_Q6_K: v = k->dot_q6_k(row, xqt, n_in); break;
-        case PATH_F16: v = k->dot_f16(row, xt, n_in); break;
-        case PATH_BF16: v = k->dot_bf16(row, xt, n_in); break;
-        default: v = k->dot_f32(row, xt, n_in); break; /* F32, or a row converted to F32 */
-        }
-        y[t * n_out] = v;
-    }
+/* Thread ith's rows: near-equal ranges in whole panels of 16. */
+static void split_rows(int64_t n_rows, int ith, int nth, int64_t *begin, int64_t *end) {
+    long b, e;
+    gl_split_range((long)((n_rows + 15) / 16), ith, nth, &b, &e);
+    *begin = 16 * (int64_t)b < n_rows ? 16 * (int64_t)b : n_rows;
+    *end = 16 * (int64_t)e < n_rows ? 16 * (int64_t)e : n_rows;
 }
 
 static void matmul_rows(void *p, int ith, int nth) {
     matmul_job *job = p;
     const gl_tensor *w = job->w;
     int64_t n_in = w->ne[0], n_out = w->ne[1];
-    size_t act_row = job->xq ? job->xq_row_bytes : (size_t)n_in * sizeof(float);
-    int64_t chunk = (int64_t)(CHUNK_BYTES / act_row);
+    int64_t begin, end;
+    split_rows(n_out, ith, nth, &begin, &end);
+    if (begin >= end) return;
+    char *scratch = job->scratch ? job->scratch + (size_t)ith * job->scratch_bytes : NULL;
+    gl_gemm_args a = {.n = n_in, .y_stride = n_out, .scratch = scratch};
+    if (job->xq) {
+        a.x_row_bytes = job->xq_row_bytes;
+    } else {
+        a.x_row_bytes = (size_t)n_in * sizeof(float);
+    }
+    int64_t chunk = (int64_t)(CHUNK_BYTES / a.x_row_bytes);
     if (chunk < 1) chunk = 1;
-    float *wide = job->scratch ? job->scratch + (size_t)ith * (size_t)n_in : NULL; /* (n_in) */
-    gl_to_float_fn to_float = gl_type_get(w->type)->to_float;
-    long begin, end;
-    gl_split_range((long)n_out, ith, nth, &begin, &end);
+    /* PATH_CONVERT: rows converted into the scratch after the gemm's own part */
+    float *wide = NULL;
+    if (job->path == PATH_CONVERT) wide = (float *)(scratch + gl_gemm_scratch_bytes(n_in));
     for (int64_t t0 = 0; t0 < job->n_tok; t0 += chunk) {
-        int64_t t1 = t0 + chunk < job->n_tok ? t0 + chunk : job->n_tok;
-        for (long o = begin; o < end; o++) {
-            const void *row = gl_tensor_row(w, o);
-            matmul_path path = job->path;
-            /* Widen F16/BF16 once for a batch (exact, so results are unchanged). */
-            if (path == PATH_CONVERT || (wide && path == PATH_F16) || (wide && path == PATH_BF16)) {
-                if (path == PATH_F16)
-                    job->k->f16_to_f32(row, wide, n_in);
-                else if (path == PATH_BF16)
-                    job->k->bf16_to_f32(row, wide, n_in);
-                else
-                    to_float(row, wide, n_in);
-                row = wide;
-                path = PATH_F32;
-            }
-            dot_tokens(job, path, row, o, t0, t1);
+        a.n_tok = job->n_tok - t0 < chunk ? job->n_tok - t0 : chunk;
+        a.x = job->xq ? (const char *)job->xq + (size_t)t0 * job->xq_row_bytes : (const void *)(job->x + t0 * n_in);
+        if (job->path != PATH_CONVERT) {
+            a.w = gl_tensor_row(w, begin);
+            a.row_bytes = w->row_bytes;
+            a.n_rows = end - begin;
+            a.y = job->y + t0 * n_out + begin;
+            job->gemm(&a);
+            continue;
+        }
+        gl_to_float_fn to_float = gl_type_get(w->type)->to_float;
+        for (int64_t r0 = begin; r0 < end; r0 += CONVERT_ROWS) {
+            int64_t r1 = r0 + CONVERT_ROWS < end ? r0 + CONVERT_ROWS : end;
+            for (int64_t r = r0; r < r1; r++) to_float(gl_tensor_row(w, r), wide + (r - r0) * n_in, n_in);
+            a.w = wide;
+            a.row_bytes = (size_t)n_in * sizeof(float);
+            a.n_rows = r1 - r0;
+            a.y = job->y + t0 * n_out + r0;
+            job->gemm(&a);
         }
     }
 }
@@ -152,14 +156,21 @@ static void matmul_rows(void *p, int ith, int nth) {
 /* ==== The sgemm path ==== */
 
 /* OpenBLAS picks its kernel by CPU model at load time; a model newer than
- * the library falls back to a generic SSE kernel ("Prescott") that is no
- * faster than ours, so sgemm is used only under a kernel with wide FMA. */
+ * the library falls back to a generic SSE kernel ("Prescott") that is much
+ * slower than ours, so sgemm is used only under a kernel with wide FMA. */
 static int blas_is_fast(void) {
     static const char *const fast[] = {"Haswell", "SkylakeX", "Cooperlake", "SapphireRapids", "Zen"};
     const char *core = openblas_get_corename();
     for (size_t i = 0; core && i < sizeof fast / sizeof *fast; i++)
         if (strcasecmp(core, fast[i]) == 0) return 1;
     return 0;
+}
+
+/* sgemm on a fast OpenBLAS kernel against the blocked AVX-512 FMA GEMM of
+ * dot_avx512.c (one core, OpenBLAS 0.3.21 SkylakeX, n_tok 64-1024, the
+ * SmolVLM shapes): sgemm is ahead only where no AVX-512 kernel exists. */
+static int blas_wins(const gl_kernels *k, int64_t n_tok) {
+    return n_tok >= 32 && k != &gl_kernels_avx512 && blas_is_fast();
 }
 
 typedef struct {
@@ -210,34 +221,38 @@ int gl_matmul_with(const gl_kernels *k, const gl_tensor *w, const float *x, floa
                    gl_pool *pool) {
     int64_t n_in = w->ne[0];
     if (n_tok <= 0) return 0;
-    int float_weights = w->type == GL_TYPE_F32 || w->type == GL_TYPE_F16 || w->type == GL_TYPE_BF16;
-    if (float_weights && n_tok >= BLAS_MIN_TOKENS && n_tok <= INT_MAX && w->ne[1] <= INT_MAX && n_in <= INT_MAX &&
-        blas_is_fast())
+    matmul_job job = {.k = k, .path = path_for(w->type), .gemm = gemm_for(k, w->type), .w = w, .x = x, .y = y,
+                      .n_tok = n_tok};
+    if (job.path == PATH_FLOAT && blas_wins(k, n_tok) && n_tok <= INT_MAX && w->ne[1] <= INT_MAX && n_in <= INT_MAX)
         return gl_matmul_blas(k, w, x, y, n_tok, pool);
-    matmul_job job = {.k = k, .path = path_for(w->type), .w = w, .x = x, .y = y, .n_tok = n_tok};
-    switch (job.path) {
-    case PATH_Q8_0:
-    case PATH_Q4_0: job.xq_row_bytes = (size_t)(n_in / 32) * sizeof(gl_block_q8a); break;
-    case PATH_Q4_K:
-    case PATH_Q6_K: job.xq_row_bytes = (size_t)(n_in / 256) * sizeof(gl_block_q8k); break;
-    default: break;
+    if (job.path == PATH_Q8A) job.xq_row_bytes = (size_t)(n_in / 32) * sizeof(gl_block_q8a);
+    if (job.path == PATH_Q8K) job.xq_row_bytes = (size_t)(n_in / 256) * sizeof(gl_block_q8k);
+    if (n_tok >= GL_GEMM_PACK_MIN_TOKENS || job.path == PATH_CONVERT) {
+        /* 64-byte multiples keep every thread's part aligned */
+        job.scratch_bytes = (gl_gemm_scratch_bytes(n_in) + 63) / 64 * 64;
+        if (job.path == PATH_CONVERT) job.scratch_bytes += (size_t)CONVERT_ROWS * (size_t)n_in * sizeof(float);
+        /* one part more than threads: room to align the start to 64 bytes */
+        job.scratch_alloc = gl_malloc_array((size_t)gl_pool_size(pool) + 1, job.scratch_bytes);
+        if (!job.scratch_alloc) return -1;
+        job.scratch = (char *)job.scratch_alloc + (64 - (uintptr_t)job.scratch_alloc % 64) % 64;
     }
-    int widen = job.path == PATH_CONVERT || ((job.path == PATH_F16 || job.path == PATH_BF16) && n_tok >= 4);
-    if (widen) {
-        job.scratch = gl_malloc_array((size_t)gl_pool_size(pool) * (size_t)n_in, sizeof(float));
-        if (!job.scratch) return -1;
-    }
+    _Alignas(64) unsigned char xq_stack[STACK_XQ_BYTES];
     if (job.xq_row_bytes) {
-        job.xq = gl_malloc_array((size_t)n_tok, job.xq_row_bytes);
-        if (!job.xq) {
-            gl_free(job.scratch);
-            return -1;
+        if (n_tok == 1 && job.xq_row_bytes <= sizeof xq_stack) {
+            job.xq = xq_stack;
+            quantize_tokens(&job, 0, 1);
+        } else {
+            job.xq = gl_malloc_array((size_t)n_tok, job.xq_row_bytes);
+            if (!job.xq) {
+                gl_free(job.scratch_alloc);
+                return -1;
+            }
+            gl_pool_run(pool, quantize_tokens, &job);
         }
-        gl_pool_run(pool, quantize_tokens, &job);
     }
     gl_pool_run(pool, matmul_rows, &job);
-    gl_free(job.xq);
-    gl_free(job.scratch);
+    if (job.xq != xq_stack) gl_free(job.xq);
+    gl_free(job.scratch_alloc);
     return 0;
 }
 

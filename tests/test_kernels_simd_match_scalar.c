@@ -2,18 +2,18 @@
  * the scalar ones, and the scalar integer kernels compute the true dot product.
  *
  * Tolerances:
- *  - activation quantisers and integer kernels (Q8_0, Q4_0, Q4_K, Q6_K):
- *    SIMD == scalar, bit for bit (the lane order is fixed by kernels.h);
+ *  - activation quantisers and integer kernels (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K),
+ *    one row or a batch through gemm (blocked and row-at-a-time paths, row and
+ *    token counts off the blocking, K spanning several chunks):
+ *    SIMD == scalar, bit for bit (the order is fixed by kernels.h);
  *  - scalar integer kernels against a double-precision dot of the dequantised
  *    weight and activation rows: |diff| <= 1e-5 * sum|w*x| (float rounding of
  *    the block scales and of the running sum only);
- *  - float kernels (F32, F16, BF16): |simd - scalar| <= 4 sqrt(n) eps sum|w*x|
- *    with eps = 2^-24, a few times the typical rounding of two summation orders
- *    and well below the effect of dropping one product;
- *  - within each version (scalar included), exactly: the four-token K-quant
- *    and F32 kernels equal the one-token ones per token; F16/BF16 widening equals
- *    the scalar conversion, dot_f16/dot_bf16 equal dot_f32 of the widened row,
- *    and dot_f32_x4 equals dot_f32 for each of its four tokens.
+ *  - float kernels (F32, F16, BF16), dot and gemm: |simd - scalar| <=
+ *    4 sqrt(n) eps sum|w*x| with eps = 2^-24, a few times the typical rounding
+ *    of two summation orders and well below the effect of dropping one product;
+ *  - within each version (scalar included), exactly: F16/BF16 widening equals
+ *    the scalar conversion, dot_f16/dot_bf16 equal dot_f32 of the widened row.
  * An ISA the CPU lacks is skipped (exit 77 when neither is present). */
 #include "kernels/kernels.h"
 #include "quant.h"
@@ -45,7 +45,7 @@ static void random_row(float *x, int64_t n) {
  * scale -128, that quantisers rarely produce). */
 static void random_weights(int type, uint8_t *w, int64_t n, int raw) {
     const gl_type_traits *tr = gl_type_get(type);
-    if (!raw) {
+    if (!raw && tr->from_float) { /* glimpse writes no Q5_K: raw blocks only */
         float *f = malloc((size_t)n * sizeof(float));
         random_row(f, n);
         tr->from_float(f, w, n);
@@ -55,12 +55,13 @@ static void random_weights(int type, uint8_t *w, int64_t n, int raw) {
     size_t bytes = gl_row_bytes(type, n);
     for (size_t i = 0; i < bytes; i++) w[i] = (uint8_t)next_u32();
     int scale_at = type == GL_TYPE_Q6_K ? 208 : 0;
+    int has_min = type == GL_TYPE_Q4_K || type == GL_TYPE_Q5_K;
     for (size_t b = 0; b < bytes / (size_t)tr->type_size; b++) {
         uint8_t *blk = w + b * (size_t)tr->type_size;
         uint16_t h = gl_fp32_to_fp16((uniform() - 0.5f) * 0.02f);
         blk[scale_at] = (uint8_t)h;
         blk[scale_at + 1] = (uint8_t)(h >> 8);
-        if (type == GL_TYPE_Q4_K) {
+        if (has_min) {
             h = gl_fp32_to_fp16(uniform() * 0.01f);
             blk[2] = (uint8_t)h;
             blk[3] = (uint8_t)(h >> 8);
@@ -114,6 +115,26 @@ static double reference_dot(int type, const uint8_t *w, const float *xq, int64_t
     return s;
 }
 
+typedef float (*dot_q8a_fn)(const void *w, const gl_block_q8a *x, int64_t n);
+typedef float (*dot_q8k_fn)(const void *w, const gl_block_q8k *x, int64_t n);
+
+static dot_q8a_fn dot_q8a(const gl_kernels *k, int type) { return type == GL_TYPE_Q8_0 ? k->dot_q8_0 : k->dot_q4_0; }
+static dot_q8k_fn dot_q8k(const gl_kernels *k, int type) {
+    return type == GL_TYPE_Q4_K ? k->dot_q4_k : type == GL_TYPE_Q5_K ? k->dot_q5_k : k->dot_q6_k;
+}
+static gl_gemm_fn gemm_of(const gl_kernels *k, int type) {
+    switch (type) {
+    case GL_TYPE_Q8_0: return k->gemm_q8_0;
+    case GL_TYPE_Q4_0: return k->gemm_q4_0;
+    case GL_TYPE_Q4_K: return k->gemm_q4_k;
+    case GL_TYPE_Q5_K: return k->gemm_q5_k;
+    case GL_TYPE_Q6_K: return k->gemm_q6_k;
+    case GL_TYPE_F32: return k->gemm_f32;
+    case GL_TYPE_F16: return k->gemm_f16;
+    default: return k->gemm_bf16;
+    }
+}
+
 static void check_integer_kernel(const gl_kernels *k, int type, int64_t n, int raw) {
     uint8_t *w = malloc(gl_row_bytes(type, n));
     random_weights(type, w, n, raw);
@@ -124,30 +145,15 @@ static void check_integer_kernel(const gl_kernels *k, int type, int64_t n, int r
         gl_block_q8a *a = malloc((size_t)n / 32 * sizeof *a);
         gl_kernels_scalar.quantize_q8a(x, a, n);
         for (int64_t i = 0; i < n; i++) xq[i] = a[i / 32].d * a[i / 32].qs[i % 32];
-        int q8 = type == GL_TYPE_Q8_0;
-        got_scalar = (q8 ? gl_kernels_scalar.dot_q8_0 : gl_kernels_scalar.dot_q4_0)(w, a, n);
-        got_simd = (q8 ? k->dot_q8_0 : k->dot_q4_0)(w, a, n);
+        got_scalar = dot_q8a(&gl_kernels_scalar, type)(w, a, n);
+        got_simd = dot_q8a(k, type)(w, a, n);
         free(a);
     } else {
         gl_block_q8k *a = malloc((size_t)n / 256 * sizeof *a);
         gl_kernels_scalar.quantize_q8k(x, a, n);
         for (int64_t i = 0; i < n; i++) xq[i] = a[i / 256].d * a[i / 256].qs[i % 256];
-        int q4 = type == GL_TYPE_Q4_K;
-        got_scalar = (q4 ? gl_kernels_scalar.dot_q4_k : gl_kernels_scalar.dot_q6_k)(w, a, n);
-        got_simd = (q4 ? k->dot_q4_k : k->dot_q6_k)(w, a, n);
-        /* Four tokens at once: the same bits as one at a time. */
-        int64_t nb = n / 256;
-        gl_block_q8k *a4 = malloc(4 * (size_t)nb * sizeof *a4);
-        for (int t = 0; t < 4; t++) {
-            for (int64_t i = 0; i < n; i++) x[i] = x[i] * -0.75f + 0.01f * (float)t;
-            gl_kernels_scalar.quantize_q8k(x, a4 + t * nb, n);
-        }
-        float out[4];
-        (q4 ? k->dot_q4_k_x4 : k->dot_q6_k_x4)(w, a4, nb, out, n);
-        for (int t = 0; t < 4; t++)
-            CHECK_MSG(bits_equal(out[t], (q4 ? k->dot_q4_k : k->dot_q6_k)(w, a4 + t * nb, n)),
-                      "%s %s_x4 token %d != one-token kernel (n=%lld)", k->name, q4 ? "q4_k" : "q6_k", t, (long long)n);
-        free(a4);
+        got_scalar = dot_q8k(&gl_kernels_scalar, type)(w, a, n);
+        got_simd = dot_q8k(k, type)(w, a, n);
         free(a);
     }
     const char *tn = gl_type_get(type)->name;
@@ -188,7 +194,7 @@ static void check_float_kernel(const gl_kernels *k, int type, int64_t n) {
         want += (double)wf[i] * x[i];
     }
     /* Batching and widening change nothing within one version. */
-    float *wide = malloc((size_t)n * sizeof(float)), *x4 = malloc(4 * (size_t)n * sizeof(float));
+    float *wide = malloc((size_t)n * sizeof(float));
     if (type == GL_TYPE_F16) k->f16_to_f32(w, wide, n);
     if (type == GL_TYPE_BF16) k->bf16_to_f32(w, wide, n);
     if (type == GL_TYPE_F32) memcpy(wide, w, (size_t)n * sizeof(float));
@@ -196,15 +202,7 @@ static void check_float_kernel(const gl_kernels *k, int type, int64_t n) {
               gl_type_get(type)->name);
     CHECK_MSG(bits_equal(b, k->dot_f32(wide, x, n)), "%s dot_%s != dot_f32 of the widened row (n=%lld)", k->name,
               gl_type_get(type)->name, (long long)n);
-    for (int t = 0; t < 4; t++)
-        for (int64_t i = 0; i < n; i++) x4[t * n + i] = t == 0 ? x[i] : x[i] * (float)(t + 1) - 0.25f;
-    float out[4];
-    k->dot_f32_x4(wide, x4, n, out, n);
-    for (int t = 0; t < 4; t++)
-        CHECK_MSG(bits_equal(out[t], k->dot_f32(wide, x4 + t * n, n)), "%s dot_f32_x4 token %d != dot_f32 (n=%lld)",
-                  k->name, t, (long long)n);
     free(wide);
-    free(x4);
 
     double tol = 4 * sqrt((double)n) * 0x1p-24 * mag;
     CHECK_MSG(fabs((double)a - b) <= tol, "%s %s n=%lld: simd %.9g, scalar %.9g, tolerance %.3g", k->name,
@@ -214,6 +212,76 @@ static void check_float_kernel(const gl_kernels *k, int type, int64_t n) {
     free(wf);
     free(x);
     free(w);
+}
+
+/* ==== Batches ==== */
+
+/* gemm of n_rows x n_tok against the scalar one-row kernel: exact for integer
+ * types, within the float tolerance otherwise. */
+static void check_gemm(const gl_kernels *k, int type, int64_t n, int64_t n_rows, int64_t n_tok) {
+    size_t rb = gl_row_bytes(type, n);
+    uint8_t *w = malloc(rb * (size_t)n_rows);
+    int integer = type != GL_TYPE_F32 && type != GL_TYPE_F16 && type != GL_TYPE_BF16;
+    for (int64_t r = 0; r < n_rows; r++) random_weights(type, w + (size_t)r * rb, n, integer && r % 3 == 1);
+    float *x = malloc((size_t)(n * n_tok) * sizeof(float));
+    for (int64_t t = 0; t < n_tok; t++) random_row(x + t * n, n);
+    int q8a = type == GL_TYPE_Q8_0 || type == GL_TYPE_Q4_0;
+    int q8k = type == GL_TYPE_Q4_K || type == GL_TYPE_Q5_K || type == GL_TYPE_Q6_K;
+    size_t xrb = q8a ? (size_t)n / 32 * sizeof(gl_block_q8a)
+                     : q8k ? (size_t)n / 256 * sizeof(gl_block_q8k) : (size_t)n * sizeof(float);
+    char *xq = malloc(xrb * (size_t)n_tok);
+    for (int64_t t = 0; t < n_tok; t++) {
+        if (q8a) gl_kernels_scalar.quantize_q8a(x + t * n, (gl_block_q8a *)(void *)(xq + t * xrb), n);
+        else if (q8k) gl_kernels_scalar.quantize_q8k(x + t * n, (gl_block_q8k *)(void *)(xq + t * xrb), n);
+        else memcpy(xq + t * xrb, x + t * n, xrb);
+    }
+    int64_t y_stride = n_rows + 3;
+    float *y = malloc((size_t)(y_stride * n_tok) * sizeof(float));
+    for (int64_t i = 0; i < y_stride * n_tok; i++) y[i] = -1234.5f;
+    void *scratch = aligned_alloc(64, (gl_gemm_scratch_bytes(n) + 63) / 64 * 64);
+    gl_gemm_args a = {.w = w, .row_bytes = rb, .n_rows = n_rows, .n = n, .x = xq, .x_row_bytes = xrb,
+                      .n_tok = n_tok, .y = y, .y_stride = y_stride, .scratch = scratch};
+    gemm_of(k, type)(&a);
+    int bad = 0;
+    for (int64_t t = 0; t < n_tok; t++) {
+        const void *xt = xq + t * xrb;
+        for (int64_t r = 0; r < y_stride; r++) {
+            float got = y[t * y_stride + r];
+            if (r >= n_rows) {
+                bad += got != -1234.5f;
+                continue;
+            }
+            const uint8_t *wr = w + (size_t)r * rb;
+            float want;
+            if (q8a) want = dot_q8a(&gl_kernels_scalar, type)(wr, xt, n);
+            else if (q8k) want = dot_q8k(&gl_kernels_scalar, type)(wr, xt, n);
+            else if (type == GL_TYPE_F32) want = gl_kernels_scalar.dot_f32((const float *)(const void *)wr, xt, n);
+            else if (type == GL_TYPE_F16) want = gl_kernels_scalar.dot_f16(wr, xt, n);
+            else want = gl_kernels_scalar.dot_bf16(wr, xt, n);
+            int ok;
+            if (q8a || q8k) {
+                ok = bits_equal(got, want);
+            } else {
+                float *wf = malloc((size_t)n * sizeof(float));
+                gl_type_get(type)->to_float(wr, wf, n);
+                double mag = 0;
+                for (int64_t i = 0; i < n; i++) mag += fabs((double)wf[i] * ((const float *)xt)[i]);
+                free(wf);
+                ok = fabs((double)got - want) <= 4 * sqrt((double)n) * 0x1p-24 * mag;
+            }
+            if (!ok && bad++ < 3)
+                fprintf(stderr, "%s gemm %s n=%lld rows=%lld toks=%lld: row %lld tok %lld %.9g, scalar %.9g\n",
+                        k->name, gl_type_get(type)->name, (long long)n, (long long)n_rows, (long long)n_tok,
+                        (long long)r, (long long)t, got, want);
+        }
+    }
+    CHECK_MSG(bad == 0, "%s gemm %s n=%lld rows=%lld toks=%lld: %d outputs differ", k->name,
+              gl_type_get(type)->name, (long long)n, (long long)n_rows, (long long)n_tok, bad);
+    free(w);
+    free(x);
+    free(xq);
+    free(y);
+    free(scratch);
 }
 
 int main(void) {
@@ -236,8 +304,21 @@ int main(void) {
             }
             for (size_t i = 0; i < sizeof n256 / sizeof *n256; i++) {
                 check_integer_kernel(k, GL_TYPE_Q4_K, n256[i], raw);
+                check_integer_kernel(k, GL_TYPE_Q5_K, n256[i], raw);
                 check_integer_kernel(k, GL_TYPE_Q6_K, n256[i], raw);
             }
+        }
+        /* Batches: 1-2 tokens go row by row, 3+ through the blocked kernels
+         * (tails of 6/12-token tiles and of 16/32-row panels); 1024 and 1280
+         * elements span two K chunks of the blocked kernels. */
+        static const int gemm_types[] = {GL_TYPE_Q8_0, GL_TYPE_Q4_0, GL_TYPE_Q4_K, GL_TYPE_Q5_K,
+                                         GL_TYPE_Q6_K, GL_TYPE_F32,  GL_TYPE_F16,  GL_TYPE_BF16};
+        static const int64_t gemm_toks[] = {1, 2, 3, 7, 13};
+        for (size_t ti = 0; ti < sizeof gemm_types / sizeof *gemm_types; ti++) {
+            int type = gemm_types[ti];
+            int64_t n = type == GL_TYPE_Q8_0 || type == GL_TYPE_Q4_0 ? 1024 : type <= GL_TYPE_F16 || type == GL_TYPE_BF16 ? 288 : 1280;
+            for (size_t i = 0; i < sizeof gemm_toks / sizeof *gemm_toks; i++) check_gemm(k, type, n, 37, gemm_toks[i]);
+            check_gemm(k, type, 256, 64, 6);
         }
         static const int64_t nf[] = {1, 7, 16, 33, 100, 576, 4099};
         for (size_t i = 0; i < sizeof nf / sizeof *nf; i++) {

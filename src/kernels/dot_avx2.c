@@ -36,6 +36,7 @@ void gl_quantize_q8a_avx2(const float *x, gl_block_q8a *y, int64_t n) {
         __m256i q[4];
         for (int k = 0; k < 4; k++) q[k] = _mm256_cvtps_epi32(_mm256_mul_ps(v[k], vid));
         _mm256_storeu_si256((__m256i *)y[i].qs, pack_32(q[0], q[1], q[2], q[3]));
+        y[i].sum = simd_sum_epi32(_mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3])));
     }
 }
 
@@ -95,12 +96,15 @@ static inline __m256i block_q4_0(const uint8_t *b, const gl_block_q8a *x) {
 }
 
 static float dot_q8_0(const void *w, const gl_block_q8a *x, int64_t n) {
-    return simd_dot_blocks32(block_q8_0, 34, w, x, n / 32);
+    return simd_dot_blocks32(block_q8_0, -1, 34, w, x, n / 32);
 }
 
 static float dot_q4_0(const void *w, const gl_block_q8a *x, int64_t n) {
-    return simd_dot_blocks32(block_q4_0, 18, w, x, n / 32);
+    return simd_dot_blocks32(block_q4_0, -1, 18, w, x, n / 32);
 }
+
+static void gemm_q8_0(const gl_gemm_args *a) { simd_gemm_rows8(block_q8_0, -1, 34, a); }
+static void gemm_q4_0(const gl_gemm_args *a) { simd_gemm_rows8(block_q4_0, -1, 18, a); }
 
 /* ==== K-quants ==== */
 
@@ -140,10 +144,44 @@ static float dot_q4_k(const void *w, const gl_block_q8k *x, int64_t n) {
     return sum;
 }
 
-static void dot_q4_k_x4(const void *w, const gl_block_q8k *x, int64_t stride, float out[4], int64_t n) {
-    float sum[4] = {0, 0, 0, 0};
-    for (int64_t i = 0; i < n / 256; i++) q4_k_block((const uint8_t *)w + 144 * i, x + i, stride, 4, sum);
-    for (int t = 0; t < 4; t++) out[t] = sum[t];
+/* One Q5_K super-block against nt tokens, as q4_k_block with the fifth bit
+ * of each element from qh (bit 2g for the low nibbles of group g, 2g+1 for
+ * the high ones). */
+static inline __attribute__((always_inline)) void q5_k_block(const uint8_t *b, const gl_block_q8k *x,
+                                                              int64_t stride, int nt, float *sum) {
+    const __m256i m4 = _mm256_set1_epi8(15), one = _mm256_set1_epi8(1);
+    int sc[8], m[8];
+    for (int j = 0; j < 8; j++) gl_scale_min_k4(j, b + 4, &sc[j], &m[j]);
+    __m256i qh = _mm256_loadu_si256((const __m256i *)(b + 16));
+    __m256i acc[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
+    for (int g = 0; g < 4; g++) {
+        __m256i q = _mm256_loadu_si256((const __m256i *)(b + 48 + 32 * g));
+        __m256i h = _mm256_srli_epi16(qh, 2 * g);
+        __m256i lo = _mm256_or_si256(_mm256_and_si256(q, m4), _mm256_slli_epi16(_mm256_and_si256(h, one), 4));
+        __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4),
+                                     _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 1), one), 4));
+        __m256i s1 = _mm256_set1_epi16((short)sc[2 * g]), s2 = _mm256_set1_epi16((short)sc[2 * g + 1]);
+        for (int t = 0; t < nt; t++) {
+            const int8_t *xq = x[t * stride].qs + 64 * g;
+            __m256i p1 = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)xq));
+            __m256i p2 = _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(xq + 32)));
+            acc[t] = _mm256_add_epi32(acc[t], _mm256_add_epi32(_mm256_madd_epi16(p1, s1), _mm256_madd_epi16(p2, s2)));
+        }
+    }
+    for (int t = 0; t < nt; t++) {
+        const gl_block_q8k *xt = &x[t * stride];
+        int32_t msum = 0;
+        for (int j = 0; j < 8; j++) msum += m[j] * (xt->bsums[2 * j] + xt->bsums[2 * j + 1]);
+        float d = simd_f16_to_f32(b) * xt->d;
+        float dmin = simd_f16_to_f32(b + 2) * xt->d;
+        sum[t] += d * (float)simd_sum_epi32(acc[t]) - dmin * (float)msum;
+    }
+}
+
+static float dot_q5_k(const void *w, const gl_block_q8k *x, int64_t n) {
+    float sum = 0;
+    for (int64_t i = 0; i < n / 256; i++) q5_k_block((const uint8_t *)w + 176 * i, x + i, 0, 1, &sum);
+    return sum;
 }
 
 /* The four 32-element groups of one Q6_K half as unsigned 6-bit bytes. */
@@ -193,18 +231,16 @@ static float dot_q6_k(const void *w, const gl_block_q8k *x, int64_t n) {
     return sum;
 }
 
-static void dot_q6_k_x4(const void *w, const gl_block_q8k *x, int64_t stride, float out[4], int64_t n) {
-    float sum[4] = {0, 0, 0, 0};
-    for (int64_t i = 0; i < n / 256; i++) q6_k_block((const uint8_t *)w + 210 * i, x + i, stride, 4, sum);
-    for (int t = 0; t < 4; t++) out[t] = sum[t];
-}
+static void gemm_q4_k(const gl_gemm_args *a) { simd_gemm_kquant(q4_k_block, 144, a); }
+static void gemm_q5_k(const gl_gemm_args *a) { simd_gemm_kquant(q5_k_block, 176, a); }
+static void gemm_q6_k(const gl_gemm_args *a) { simd_gemm_kquant(q6_k_block, 210, a); }
 
 /* ==== Float weights ==== */
 
 /* One loop shape for F32, F16 and BF16 rows: two accumulators over 16
  * elements, then 8, then a scalar tail. F16/BF16 are widened exactly, so
  * dot_f16(w, x) == dot_f32(widened w, x) bit for bit, and dot_f32_x4 repeats
- * the shape per token: batching never changes a result. */
+ * the shape for four tokens. */
 typedef __m256 (*load8_fn)(const void *w, int64_t i);
 typedef float (*load1_fn)(const void *w, int64_t i);
 
@@ -272,6 +308,49 @@ static void bf16_to_f32(const void *w, float *out, int64_t n) {
     for (; i < n; i++) out[i] = load1_bf16(w, i);
 }
 
+/* Float batches: each row (widened once into scratch for F16/BF16) against
+ * four tokens per pass. */
+static void gemm_float_row(const float *w, int64_t r, const gl_gemm_args *a) {
+    int64_t xs = (int64_t)(a->x_row_bytes / sizeof(float)), t = 0;
+    const float *x = a->x;
+    for (; t + 4 <= a->n_tok; t += 4) {
+        float out[4];
+        dot_f32_x4(w, x + t * xs, xs, out, a->n);
+        for (int k = 0; k < 4; k++) a->y[(t + k) * a->y_stride + r] = out[k];
+    }
+    for (; t < a->n_tok; t++) a->y[t * a->y_stride + r] = dot_f32(w, x + t * xs, a->n);
+}
+
+static void gemm_f32(const gl_gemm_args *a) {
+    for (int64_t r = 0; r < a->n_rows; r++)
+        gemm_float_row((const float *)((const char *)a->w + (size_t)r * a->row_bytes), r, a);
+}
+
+GL_GEMM_BY_DOTS(gemm_f16_by_dots, dot_f16, float)
+GL_GEMM_BY_DOTS(gemm_bf16_by_dots, dot_bf16, float)
+
+static void gemm_f16(const gl_gemm_args *a) {
+    if (a->n_tok < GL_GEMM_PACK_MIN_TOKENS) {
+        gemm_f16_by_dots(a);
+        return;
+    }
+    for (int64_t r = 0; r < a->n_rows; r++) {
+        f16_to_f32((const char *)a->w + (size_t)r * a->row_bytes, a->scratch, a->n);
+        gemm_float_row(a->scratch, r, a);
+    }
+}
+
+static void gemm_bf16(const gl_gemm_args *a) {
+    if (a->n_tok < GL_GEMM_PACK_MIN_TOKENS) {
+        gemm_bf16_by_dots(a);
+        return;
+    }
+    for (int64_t r = 0; r < a->n_rows; r++) {
+        bf16_to_f32((const char *)a->w + (size_t)r * a->row_bytes, a->scratch, a->n);
+        gemm_float_row(a->scratch, r, a);
+    }
+}
+
 const gl_kernels gl_kernels_avx2 = {
     .name = "avx2",
     .quantize_q8a = gl_quantize_q8a_avx2,
@@ -280,12 +359,18 @@ const gl_kernels gl_kernels_avx2 = {
     .dot_q4_0 = dot_q4_0,
     .dot_q4_k = dot_q4_k,
     .dot_q6_k = dot_q6_k,
-    .dot_q4_k_x4 = dot_q4_k_x4,
-    .dot_q6_k_x4 = dot_q6_k_x4,
+    .dot_q5_k = dot_q5_k,
     .dot_f32 = dot_f32,
     .dot_f16 = dot_f16,
     .dot_bf16 = dot_bf16,
-    .dot_f32_x4 = dot_f32_x4,
+    .gemm_q8_0 = gemm_q8_0,
+    .gemm_q4_0 = gemm_q4_0,
+    .gemm_q4_k = gemm_q4_k,
+    .gemm_q5_k = gemm_q5_k,
+    .gemm_q6_k = gemm_q6_k,
+    .gemm_f32 = gemm_f32,
+    .gemm_f16 = gemm_f16,
+    .gemm_bf16 = gemm_bf16,
     .f16_to_f32 = f16_to_f32,
     .bf16_to_f32 = bf16_to_f32,
 };

@@ -1,35 +1,197 @@
 /* dot_avx512.c - AVX-512 versions of the matmul kernels (kernels.h).
  *
- * The 32-element integer kernels use 256-bit VNNI (vpdpbusd: four u8*s8
- * products summed into int32 in one instruction, AVX512-VNNI + VL) in the lane
- * order of simd_avx2.h; the K-quants multiply 64 elements per instruction with
- * 512-bit AVX512-BW; the float kernels use 512-bit FMA. The activation
- * quantisers are the AVX2 ones. Integer results equal dot_scalar.c's bits. */
+ * The 32-element integer kernels use VNNI (vpdpbusd: four u8*s8 products
+ * summed into int32 in one instruction): 256-bit for one token, a blocked
+ * 512-bit GEMM with repacked weights for batches. The K-quants multiply 64
+ * elements per instruction with 512-bit AVX512-BW; the float kernels use
+ * 512-bit FMA, blocked for batches. The activation quantisers are the AVX2
+ * ones. Integer results equal dot_scalar.c's bits. */
 #include "kernels.h"
 #include "quant.h"
 #include "simd_avx2.h"
 
-/* ==== 32-element types (256-bit VNNI) ==== */
+#include <string.h>
+
+/* ==== 32-element types (VNNI) ==== */
+
+/* vpdpbusd multiplies unsigned by signed bytes, so weights enter unsigned:
+ * Q8_0 as w + 128 (a sign-bit flip), Q4_0 as its stored nibble q = w + 8;
+ * the offset times the block's activation sum (x->sum << shift) is taken off
+ * the exact integer sum afterwards. */
+#define Q8_0_SHIFT 7
+#define Q4_0_SHIFT 3
 
 static inline __m256i block_q8_0(const uint8_t *b, const gl_block_q8a *x) {
-    __m256i w = _mm256_loadu_si256((const __m256i *)(b + 2));
-    __m256i xv = _mm256_loadu_si256((const __m256i *)x->qs);
-    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_abs_epi8(w), _mm256_sign_epi8(xv, w));
+    __m256i w = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(b + 2)), _mm256_set1_epi8(-128));
+    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), w, _mm256_loadu_si256((const __m256i *)x->qs));
 }
 
-/* (q - 8) . x = q . x - 8 . x, both as unsigned-by-signed VNNI products. */
 static inline __m256i block_q4_0(const uint8_t *b, const gl_block_q8a *x) {
     __m256i xv = _mm256_loadu_si256((const __m256i *)x->qs);
-    __m256i qx = _mm256_dpbusd_epi32(_mm256_setzero_si256(), simd_q4_0_nibbles(b), xv);
-    return _mm256_sub_epi32(qx, _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(8), xv));
+    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), simd_q4_0_nibbles(b), xv);
 }
 
 static float dot_q8_0(const void *w, const gl_block_q8a *x, int64_t n) {
-    return simd_dot_blocks32(block_q8_0, 34, w, x, n / 32);
+    return simd_dot_blocks32(block_q8_0, Q8_0_SHIFT, 34, w, x, n / 32);
 }
 
 static float dot_q4_0(const void *w, const gl_block_q8a *x, int64_t n) {
-    return simd_dot_blocks32(block_q4_0, 18, w, x, n / 32);
+    return simd_dot_blocks32(block_q4_0, Q4_0_SHIFT, 18, w, x, n / 32);
+}
+
+/* The blocked GEMM. Sixteen weight rows are repacked into a panel whose
+ * vector lanes are rows: for each block, eight 64-byte vectors holding four
+ * consecutive unsigned weight bytes of each of the 16 rows (elements 4k..4k+3
+ * in vector k), then the 16 row scales as f32. A micro-kernel keeps MR
+ * panels x NR tokens of int32 block sums and f32 row sums in registers:
+ * per block and k it loads MR weight vectors and broadcasts four activation
+ * bytes per token, so each weight byte is used NR times and each activation
+ * byte MR*16 times. Lane r of a sum holds exactly row r's integer block sum
+ * (the correction enters as the initial value), then takes one FMA per block:
+ * kernels.h's order. K is walked in chunks of KC blocks so the packed chunk
+ * stays in L1 while the tokens stream past. */
+#define MR 2
+#define NR 6
+#define KC 24
+#define PACKED32 576 /* bytes of one block of a panel: 8 x 64 quants, 16 f32 scales */
+
+/* Rows 0..nr-1 (nr <= 16) of a 32-element type, row_bytes apart, as panel p;
+ * absent rows get scale 0. */
+static inline __m512i row_offsets(size_t row_bytes) {
+    return _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                              _mm512_set1_epi32((int)row_bytes));
+}
+
+static inline void pack_scales(const uint8_t *b, __m512i idx, __mmask16 m, uint8_t *dst) {
+    __m512i h = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, idx, b, 1);
+    _mm512_store_ps(dst, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(h)));
+}
+
+static void pack_q8_0(const uint8_t *w, size_t row_bytes, int nr, int64_t nb, uint8_t *p) {
+    __m512i idx = row_offsets(row_bytes);
+    __mmask16 m = (__mmask16)((1u << nr) - 1);
+    for (int64_t i = 0; i < nb; i++, p += PACKED32) {
+        const uint8_t *b = w + 34 * i;
+        for (int k = 0; k < 8; k++) {
+            __m512i v = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, idx, b + 2 + 4 * k, 1);
+            _mm512_store_si512(p + 64 * k, _mm512_xor_si512(v, _mm512_set1_epi8(-128)));
+        }
+        pack_scales(b, idx, m, p + 512);
+    }
+}
+
+static void pack_q4_0(const uint8_t *w, size_t row_bytes, int nr, int64_t nb, uint8_t *p) {
+    __m512i idx = row_offsets(row_bytes);
+    __mmask16 m = (__mmask16)((1u << nr) - 1);
+    const __m512i m4 = _mm512_set1_epi8(15);
+    for (int64_t i = 0; i < nb; i++, p += PACKED32) {
+        const uint8_t *b = w + 18 * i;
+        for (int k = 0; k < 4; k++) {
+            __m512i v = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, idx, b + 2 + 4 * k, 1);
+            _mm512_store_si512(p + 64 * k, _mm512_and_si512(v, m4));
+            _mm512_store_si512(p + 64 * (k + 4), _mm512_and_si512(_mm512_srli_epi16(v, 4), m4));
+        }
+        pack_scales(b, idx, m, p + 512);
+    }
+}
+
+static inline int32_t load_i32(const int8_t *p) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* Blocks [b0, b1) of mr panels (pstride bytes apart) times nt tokens; the row
+ * sums continue from y (b0 > 0) or from 0, and are stored back to y. */
+static inline __attribute__((always_inline)) void tile32(const uint8_t *panel, size_t pstride, int mr, int nt,
+                                                          const gl_gemm_args *a, int64_t t0, int64_t b0, int64_t b1,
+                                                          int shift, int64_t r0, __mmask16 mask[MR]) {
+    const gl_block_q8a *x[NR];
+    for (int t = 0; t < nt; t++) x[t] = (const gl_block_q8a *)(const void *)((const char *)a->x + (size_t)(t0 + t) * a->x_row_bytes);
+    __m512 f[MR][NR];
+    for (int r = 0; r < mr; r++)
+        for (int t = 0; t < nt; t++)
+            f[r][t] = b0 ? _mm512_maskz_loadu_ps(mask[r], a->y + (t0 + t) * a->y_stride + r0 + 16 * r) : _mm512_setzero_ps();
+    for (int64_t i = b0; i < b1; i++) {
+        const uint8_t *pb = panel + i * PACKED32;
+        __m512i acc[MR][NR];
+        for (int t = 0; t < nt; t++) {
+            __m512i c = _mm512_set1_epi32(-(x[t][i].sum * (1 << shift)));
+            for (int r = 0; r < mr; r++) acc[r][t] = c;
+        }
+        for (int k = 0; k < 8; k++) {
+            __m512i wv[MR];
+            for (int r = 0; r < mr; r++) wv[r] = _mm512_load_si512(pb + r * pstride + 64 * k);
+            for (int t = 0; t < nt; t++) {
+                __m512i xv = _mm512_set1_epi32(load_i32(x[t][i].qs + 4 * k));
+                for (int r = 0; r < mr; r++) acc[r][t] = _mm512_dpbusd_epi32(acc[r][t], wv[r], xv);
+            }
+        }
+        __m512 dw[MR];
+        for (int r = 0; r < mr; r++) dw[r] = _mm512_load_ps(pb + r * pstride + 512);
+        for (int t = 0; t < nt; t++) {
+            __m512 dx = _mm512_set1_ps(x[t][i].d);
+            for (int r = 0; r < mr; r++)
+                f[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[r][t]), _mm512_mul_ps(dw[r], dx), f[r][t]);
+        }
+    }
+    for (int r = 0; r < mr; r++)
+        for (int t = 0; t < nt; t++) _mm512_mask_storeu_ps(a->y + (t0 + t) * a->y_stride + r0 + 16 * r, mask[r], f[r][t]);
+}
+
+/* tile32 with mr and nt known at compile time, so the sums live in registers. */
+#define TILE32_CASE(MRV, NTV)                                                                   \
+    case (MRV) * 8 + (NTV): tile32(panel, pstride, MRV, NTV, a, t0, b0, b1, shift, r0, mask); break;
+
+static void tile32_any(const uint8_t *panel, size_t pstride, int mr, int nt, const gl_gemm_args *a, int64_t t0,
+                       int64_t b0, int64_t b1, int shift, int64_t r0, __mmask16 mask[MR]) {
+    switch (mr * 8 + nt) {
+        TILE32_CASE(1, 1) TILE32_CASE(1, 2) TILE32_CASE(1, 3) TILE32_CASE(1, 4) TILE32_CASE(1, 5) TILE32_CASE(1, 6)
+        TILE32_CASE(2, 1) TILE32_CASE(2, 2) TILE32_CASE(2, 3) TILE32_CASE(2, 4) TILE32_CASE(2, 5) TILE32_CASE(2, 6)
+    default: break;
+    }
+}
+
+typedef void (*pack32_fn)(const uint8_t *w, size_t row_bytes, int nr, int64_t nb, uint8_t *p);
+
+static void gemm_packed32(pack32_fn pack, int shift, const gl_gemm_args *a) {
+    int64_t nb = a->n / 32;
+    size_t pstride = (size_t)nb * PACKED32;
+    uint8_t *panel = a->scratch;
+    for (int64_t r0 = 0; r0 < a->n_rows; r0 += 16 * MR) {
+        int64_t rows = a->n_rows - r0 < 16 * MR ? a->n_rows - r0 : 16 * MR;
+        int mr = (int)((rows + 15) / 16);
+        __mmask16 mask[MR];
+        for (int r = 0; r < mr; r++) {
+            int nr = rows - 16 * r < 16 ? (int)(rows - 16 * r) : 16;
+            mask[r] = (__mmask16)((1u << nr) - 1);
+            pack((const uint8_t *)a->w + (size_t)(r0 + 16 * r) * a->row_bytes, a->row_bytes, nr, nb, panel + r * pstride);
+        }
+        for (int64_t b0 = 0; b0 < nb; b0 += KC) {
+            int64_t b1 = b0 + KC < nb ? b0 + KC : nb;
+            for (int64_t t0 = 0; t0 < a->n_tok; t0 += NR) {
+                int nt = a->n_tok - t0 < NR ? (int)(a->n_tok - t0) : NR;
+                tile32_any(panel, pstride, mr, nt, a, t0, b0, b1, shift, r0, mask);
+            }
+        }
+    }
+}
+
+/* Fewer tokens than GL_GEMM_PACK_MIN_TOKENS go eight rows at a time straight
+ * from the weights: repacking would cost as much as the product. */
+
+static void gemm_q8_0(const gl_gemm_args *a) {
+    if (a->n_tok < GL_GEMM_PACK_MIN_TOKENS)
+        simd_gemm_rows8(block_q8_0, Q8_0_SHIFT, 34, a);
+    else
+        gemm_packed32(pack_q8_0, Q8_0_SHIFT, a);
+}
+
+static void gemm_q4_0(const gl_gemm_args *a) {
+    if (a->n_tok < GL_GEMM_PACK_MIN_TOKENS)
+        simd_gemm_rows8(block_q4_0, Q4_0_SHIFT, 18, a);
+    else
+        gemm_packed32(pack_q4_0, Q4_0_SHIFT, a);
 }
 
 /* ==== K-quants (512-bit) ==== */
@@ -85,10 +247,43 @@ static float dot_q4_k(const void *w, const gl_block_q8k *x, int64_t n) {
     return sum;
 }
 
-static void dot_q4_k_x4(const void *w, const gl_block_q8k *x, int64_t stride, float out[4], int64_t n) {
-    float sum[4] = {0, 0, 0, 0};
-    for (int64_t i = 0; i < n / 256; i++) q4_k_block((const uint8_t *)w + 144 * i, x + i, stride, 4, sum);
-    for (int t = 0; t < 4; t++) out[t] = sum[t];
+/* One Q5_K super-block against nt tokens: q4_k_block with the fifth bit of
+ * each element from qh (bit 2g for group g's low nibbles, 2g+1 for its high
+ * ones). */
+static inline __attribute__((always_inline)) void q5_k_block(const uint8_t *b, const gl_block_q8k *x,
+                                                              int64_t stride, int nt, float *sum) {
+    const __m256i m4 = _mm256_set1_epi8(15), one = _mm256_set1_epi8(1);
+    int sc[8], m[8];
+    for (int j = 0; j < 8; j++) gl_scale_min_k4(j, b + 4, &sc[j], &m[j]);
+    __m256i qh = _mm256_loadu_si256((const __m256i *)(b + 16));
+    __m512i acc[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512()};
+    for (int g = 0; g < 4; g++) {
+        __m256i q = _mm256_loadu_si256((const __m256i *)(b + 48 + 32 * g));
+        __m256i h = _mm256_srli_epi16(qh, 2 * g);
+        __m256i lo = _mm256_or_si256(_mm256_and_si256(q, m4), _mm256_slli_epi16(_mm256_and_si256(h, one), 4));
+        __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4),
+                                     _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 1), one), 4));
+        __m512i q2 = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+        __m512i s2 = scales2(sc[2 * g], sc[2 * g + 1]);
+        for (int t = 0; t < nt; t++) {
+            __m512i p = _mm512_maddubs_epi16(q2, _mm512_loadu_si512(x[t * stride].qs + 64 * g));
+            acc[t] = _mm512_add_epi32(acc[t], _mm512_madd_epi16(p, s2));
+        }
+    }
+    for (int t = 0; t < nt; t++) {
+        const gl_block_q8k *xt = &x[t * stride];
+        int32_t msum = 0;
+        for (int j = 0; j < 8; j++) msum += m[j] * (xt->bsums[2 * j] + xt->bsums[2 * j + 1]);
+        float d = simd_f16_to_f32(b) * xt->d;
+        float dmin = simd_f16_to_f32(b + 2) * xt->d;
+        sum[t] += d * (float)sum_epi32_512(acc[t]) - dmin * (float)msum;
+    }
+}
+
+static float dot_q5_k(const void *w, const gl_block_q8k *x, int64_t n) {
+    float sum = 0;
+    for (int64_t i = 0; i < n / 256; i++) q5_k_block((const uint8_t *)w + 176 * i, x + i, 0, 1, &sum);
+    return sum;
 }
 
 /* One Q6_K super-block against nt tokens, as q4_k_block. */
@@ -132,11 +327,9 @@ static float dot_q6_k(const void *w, const gl_block_q8k *x, int64_t n) {
     return sum;
 }
 
-static void dot_q6_k_x4(const void *w, const gl_block_q8k *x, int64_t stride, float out[4], int64_t n) {
-    float sum[4] = {0, 0, 0, 0};
-    for (int64_t i = 0; i < n / 256; i++) q6_k_block((const uint8_t *)w + 210 * i, x + i, stride, 4, sum);
-    for (int t = 0; t < 4; t++) out[t] = sum[t];
-}
+static void gemm_q4_k(const gl_gemm_args *a) { simd_gemm_kquant(q4_k_block, 144, a); }
+static void gemm_q5_k(const gl_gemm_args *a) { simd_gemm_kquant(q5_k_block, 176, a); }
+static void gemm_q6_k(const gl_gemm_args *a) { simd_gemm_kquant(q6_k_block, 210, a); }
 
 /* ==== Float weights (512-bit) ==== */
 
@@ -174,27 +367,117 @@ static float dot_f32(const float *w, const float *x, int64_t n) { return dot_flo
 static float dot_f16(const void *w, const float *x, int64_t n) { return dot_float(load16_f16, load1_f16, w, x, n); }
 static float dot_bf16(const void *w, const float *x, int64_t n) { return dot_float(load16_bf16, load1_bf16, w, x, n); }
 
-static void dot_f32_x4(const float *w, const float *x, int64_t stride, float out[4], int64_t n) {
-    __m512 a0[4], a1[4];
-    for (int t = 0; t < 4; t++) a0[t] = a1[t] = _mm512_setzero_ps();
-    int64_t i = 0;
-    for (; i + 32 <= n; i += 32) {
-        __m512 w0 = _mm512_loadu_ps(w + i), w1 = _mm512_loadu_ps(w + i + 16);
-        for (int t = 0; t < 4; t++) {
-            a0[t] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(x + t * stride + i), a0[t]);
-            a1[t] = _mm512_fmadd_ps(w1, _mm512_loadu_ps(x + t * stride + i + 16), a1[t]);
-        }
-    }
-    for (; i + 16 <= n; i += 16) {
-        __m512 w0 = _mm512_loadu_ps(w + i);
-        for (int t = 0; t < 4; t++) a0[t] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(x + t * stride + i), a0[t]);
-    }
-    for (int t = 0; t < 4; t++) {
-        float sum = _mm512_reduce_add_ps(_mm512_add_ps(a0[t], a1[t]));
-        for (int64_t j = i; j < n; j++) sum += w[j] * x[t * stride + j];
-        out[t] = sum;
+/* The blocked float GEMM: sixteen rows widened to f32 and repacked with rows
+ * in the vector lanes ([k][16 rows]), then MR panels x NRF tokens of row
+ * sums in registers, one FMA per element and token: each lane sums its row
+ * in element order. KCF elements per chunk keep the packed chunk in L1. */
+#define NRF 12
+#define KCF 256
+
+typedef __m512 (*load16_idx_fn)(const uint8_t *w, __m512i idx, __mmask16 m, int64_t i, __m512 *second);
+
+/* Columns i (and, for 16-bit types, i+1 into *second) of 16 rows. */
+static inline __m512 gather_f32(const uint8_t *w, __m512i idx, __mmask16 m, int64_t i, __m512 *second) {
+    (void)second;
+    return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, idx, w + 4 * i, 1);
+}
+static inline __m512 gather_f16(const uint8_t *w, __m512i idx, __mmask16 m, int64_t i, __m512 *second) {
+    __m512i v = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, idx, w + 2 * i, 1);
+    *second = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(v, 16)));
+    return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(v));
+}
+static inline __m512 gather_bf16(const uint8_t *w, __m512i idx, __mmask16 m, int64_t i, __m512 *second) {
+    __m512i v = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, idx, w + 2 * i, 1);
+    *second = _mm512_castsi512_ps(_mm512_and_si512(v, _mm512_set1_epi32((int)0xffff0000u)));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
+}
+
+/* Packs rows 0..nr-1 (row_bytes apart) as [n][16] f32; elem_bytes 4 or 2
+ * (2: n even, two columns per gather). */
+static inline __attribute__((always_inline)) void pack_float(load16_idx_fn gather, int elem_bytes, const uint8_t *w,
+                                                              size_t row_bytes, int nr, int64_t n, float *p) {
+    __m512i idx = row_offsets(row_bytes);
+    __mmask16 m = (__mmask16)((1u << nr) - 1);
+    for (int64_t i = 0; i < n; i += 4 / elem_bytes) {
+        __m512 second;
+        _mm512_store_ps(p + 16 * i, gather(w, idx, m, i, &second));
+        if (elem_bytes == 2) _mm512_store_ps(p + 16 * (i + 1), second);
     }
 }
+
+static inline __attribute__((always_inline)) void tile_float(const float *panel, size_t pstride, int mr, int nt,
+                                                              const gl_gemm_args *a, int64_t t0, int64_t k0,
+                                                              int64_t k1, int64_t r0, __mmask16 mask[MR]) {
+    const float *x[NRF];
+    for (int t = 0; t < nt; t++) x[t] = (const float *)(const void *)((const char *)a->x + (size_t)(t0 + t) * a->x_row_bytes);
+    __m512 f[MR][NRF];
+    for (int r = 0; r < mr; r++)
+        for (int t = 0; t < nt; t++)
+            f[r][t] = k0 ? _mm512_maskz_loadu_ps(mask[r], a->y + (t0 + t) * a->y_stride + r0 + 16 * r) : _mm512_setzero_ps();
+    for (int64_t i = k0; i < k1; i++) {
+        __m512 wv[MR];
+        for (int r = 0; r < mr; r++) wv[r] = _mm512_load_ps(panel + r * pstride + 16 * i);
+        for (int t = 0; t < nt; t++) {
+            __m512 xv = _mm512_set1_ps(x[t][i]);
+            for (int r = 0; r < mr; r++) f[r][t] = _mm512_fmadd_ps(wv[r], xv, f[r][t]);
+        }
+    }
+    for (int r = 0; r < mr; r++)
+        for (int t = 0; t < nt; t++) _mm512_mask_storeu_ps(a->y + (t0 + t) * a->y_stride + r0 + 16 * r, mask[r], f[r][t]);
+}
+
+#define TILEF_CASE(MRV, NTV)                                                                    \
+    case (MRV) * 16 + (NTV): tile_float(panel, pstride, MRV, NTV, a, t0, k0, k1, r0, mask); break;
+
+static void tile_float_any(const float *panel, size_t pstride, int mr, int nt, const gl_gemm_args *a, int64_t t0,
+                           int64_t k0, int64_t k1, int64_t r0, __mmask16 mask[MR]) {
+    switch (mr * 16 + nt) {
+        TILEF_CASE(1, 1) TILEF_CASE(1, 2) TILEF_CASE(1, 3) TILEF_CASE(1, 4) TILEF_CASE(1, 5) TILEF_CASE(1, 6)
+        TILEF_CASE(1, 7) TILEF_CASE(1, 8) TILEF_CASE(1, 9) TILEF_CASE(1, 10) TILEF_CASE(1, 11) TILEF_CASE(1, 12)
+        TILEF_CASE(2, 1) TILEF_CASE(2, 2) TILEF_CASE(2, 3) TILEF_CASE(2, 4) TILEF_CASE(2, 5) TILEF_CASE(2, 6)
+        TILEF_CASE(2, 7) TILEF_CASE(2, 8) TILEF_CASE(2, 9) TILEF_CASE(2, 10) TILEF_CASE(2, 11) TILEF_CASE(2, 12)
+    default: break;
+    }
+}
+
+static inline __attribute__((always_inline)) void gemm_float(load16_idx_fn gather, int elem_bytes,
+                                                              const gl_gemm_args *a) {
+    size_t pstride = (size_t)a->n * 16; /* floats */
+    float *panel = a->scratch;
+    for (int64_t r0 = 0; r0 < a->n_rows; r0 += 16 * MR) {
+        int64_t rows = a->n_rows - r0 < 16 * MR ? a->n_rows - r0 : 16 * MR;
+        int mr = (int)((rows + 15) / 16);
+        __mmask16 mask[MR];
+        for (int r = 0; r < mr; r++) {
+            int nr = rows - 16 * r < 16 ? (int)(rows - 16 * r) : 16;
+            mask[r] = (__mmask16)((1u << nr) - 1);
+            pack_float(gather, elem_bytes, (const uint8_t *)a->w + (size_t)(r0 + 16 * r) * a->row_bytes,
+                       a->row_bytes, nr, a->n, panel + r * pstride);
+        }
+        for (int64_t k0 = 0; k0 < a->n; k0 += KCF) {
+            int64_t k1 = k0 + KCF < a->n ? k0 + KCF : a->n;
+            for (int64_t t0 = 0; t0 < a->n_tok; t0 += NRF) {
+                int nt = a->n_tok - t0 < NRF ? (int)(a->n_tok - t0) : NRF;
+                tile_float_any(panel, pstride, mr, nt, a, t0, k0, k1, r0, mask);
+            }
+        }
+    }
+}
+
+/* Single tokens go row by row (dot_*): packing would cost more than the
+ * product. 16-bit rows of odd length also take that path. */
+#define GEMM_FLOAT(name, row_dot, gather, elem_bytes)                                               \
+    GL_GEMM_BY_DOTS(name##_by_dots, row_dot, float)                                                 \
+    static void name(const gl_gemm_args *a) {                                                       \
+        if (a->n_tok < GL_GEMM_PACK_MIN_TOKENS || (elem_bytes == 2 && a->n % 2))                            \
+            name##_by_dots(a);                                                                      \
+        else                                                                                        \
+            gemm_float(gather, elem_bytes, a);                                                      \
+    }
+
+GEMM_FLOAT(gemm_f32, dot_f32, gather_f32, 4)
+GEMM_FLOAT(gemm_f16, dot_f16, gather_f16, 2)
+GEMM_FLOAT(gemm_bf16, dot_bf16, gather_bf16, 2)
 
 static void f16_to_f32(const void *w, float *out, int64_t n) {
     int64_t i = 0;
@@ -216,12 +499,18 @@ const gl_kernels gl_kernels_avx512 = {
     .dot_q4_0 = dot_q4_0,
     .dot_q4_k = dot_q4_k,
     .dot_q6_k = dot_q6_k,
-    .dot_q4_k_x4 = dot_q4_k_x4,
-    .dot_q6_k_x4 = dot_q6_k_x4,
+    .dot_q5_k = dot_q5_k,
     .dot_f32 = dot_f32,
     .dot_f16 = dot_f16,
     .dot_bf16 = dot_bf16,
-    .dot_f32_x4 = dot_f32_x4,
+    .gemm_q8_0 = gemm_q8_0,
+    .gemm_q4_0 = gemm_q4_0,
+    .gemm_q4_k = gemm_q4_k,
+    .gemm_q5_k = gemm_q5_k,
+    .gemm_q6_k = gemm_q6_k,
+    .gemm_f32 = gemm_f32,
+    .gemm_f16 = gemm_f16,
+    .gemm_bf16 = gemm_bf16,
     .f16_to_f32 = f16_to_f32,
     .bf16_to_f32 = bf16_to_f32,
 };

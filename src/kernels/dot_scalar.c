@@ -8,7 +8,7 @@
 #include <math.h>
 #include <string.h>
 
-_Static_assert(sizeof(gl_block_q8a) == 36, "gl_block_q8a is 36 bytes");
+_Static_assert(sizeof(gl_block_q8a) == 40, "gl_block_q8a is 40 bytes");
 _Static_assert(sizeof(gl_block_q8k) == 292, "gl_block_q8k has ggml's block_q8_K layout");
 
 /* ==== Activation quantisers ==== */
@@ -22,7 +22,12 @@ static void quantize_q8a(const float *x, gl_block_q8a *y, int64_t n) {
         float d = amax / 127;
         float id = d ? 1.0f / d : 0.0f;
         y[i].d = d;
-        for (int j = 0; j < 32; j++) y[i].qs[j] = (int8_t)gl_nearest_int(x[j] * id);
+        int32_t sum = 0;
+        for (int j = 0; j < 32; j++) {
+            y[i].qs[j] = (int8_t)gl_nearest_int(x[j] * id);
+            sum += y[i].qs[j];
+        }
+        y[i].sum = sum;
     }
 }
 
@@ -35,27 +40,27 @@ static void quantize_q8k(const float *x, gl_block_q8k *y, int64_t n) {
 
 static float dot_q8_0(const void *w, const gl_block_q8a *x, int64_t n) {
     const uint8_t *b = w; /* blocks of 34 bytes: d f16, qs int8[32] */
-    float acc[8] = {0};
+    float s = 0;
     for (int64_t i = 0; i < n / 32; i++, b += 34) {
         const int8_t *qs = (const int8_t *)(b + 2);
         int32_t isum = 0;
         for (int j = 0; j < 32; j++) isum += qs[j] * x[i].qs[j];
-        acc[i & 7] += (float)isum * (gl_fp16_to_fp32(gl_load_u16(b)) * x[i].d);
+        s = fmaf((float)isum, gl_fp16_to_fp32(gl_load_u16(b)) * x[i].d, s);
     }
-    return gl_sum8(acc);
+    return s;
 }
 
 static float dot_q4_0(const void *w, const gl_block_q8a *x, int64_t n) {
     const uint8_t *b = w; /* blocks of 18 bytes: d f16, qs[16] (element j low nibble, j+16 high) */
-    float acc[8] = {0};
+    float s = 0;
     for (int64_t i = 0; i < n / 32; i++, b += 18) {
         const uint8_t *qs = b + 2;
         int32_t isum = 0;
         for (int j = 0; j < 16; j++)
             isum += ((qs[j] & 15) - 8) * x[i].qs[j] + ((qs[j] >> 4) - 8) * x[i].qs[j + 16];
-        acc[i & 7] += (float)isum * (gl_fp16_to_fp32(gl_load_u16(b)) * x[i].d);
+        s = fmaf((float)isum, gl_fp16_to_fp32(gl_load_u16(b)) * x[i].d, s);
     }
-    return gl_sum8(acc);
+    return s;
 }
 
 /* ==== K-quants against gl_block_q8k ==== */
@@ -78,6 +83,35 @@ static float dot_q4_k(const void *w, const gl_block_q8k *x, int64_t n) {
             for (int l = 0; l < 32; l++) {
                 s1 += (q[l] & 15) * xq[l];
                 s2 += (q[l] >> 4) * xq[l + 32];
+            }
+            isum += sc1 * s1 + sc2 * s2;
+            msum += m1 * (x[i].bsums[4 * g] + x[i].bsums[4 * g + 1]) +
+                    m2 * (x[i].bsums[4 * g + 2] + x[i].bsums[4 * g + 3]);
+        }
+        float d = gl_fp16_to_fp32(gl_load_u16(b)) * x[i].d;
+        float dmin = gl_fp16_to_fp32(gl_load_u16(b + 2)) * x[i].d;
+        sum += d * (float)isum - dmin * (float)msum;
+    }
+    return sum;
+}
+
+/* Q5_K: Q4_K's layout plus one high bit per element in qh[32]: element
+ * 64g+l takes bit 2g of qh[l], element 64g+32+l bit 2g+1 (dequantize_row_q5_K). */
+static float dot_q5_k(const void *w, const gl_block_q8k *x, int64_t n) {
+    const uint8_t *b = w; /* blocks of 176 bytes: d, dmin f16; scales[12]; qh[32]; ql[128] */
+    float sum = 0;
+    for (int64_t i = 0; i < n / 256; i++, b += 176) {
+        const uint8_t *qh = b + 16, *ql = b + 48;
+        const int8_t *xq = x[i].qs;
+        int32_t isum = 0, msum = 0;
+        for (int g = 0; g < 4; g++, ql += 32, xq += 64) {
+            int sc1, m1, sc2, m2;
+            gl_scale_min_k4(2 * g, b + 4, &sc1, &m1);
+            gl_scale_min_k4(2 * g + 1, b + 4, &sc2, &m2);
+            int32_t s1 = 0, s2 = 0;
+            for (int l = 0; l < 32; l++) {
+                s1 += ((ql[l] & 15) | ((qh[l] >> (2 * g)) & 1) << 4) * xq[l];
+                s2 += ((ql[l] >> 4) | ((qh[l] >> (2 * g + 1)) & 1) << 4) * xq[l + 32];
             }
             isum += sc1 * s1 + sc2 * s2;
             msum += m1 * (x[i].bsums[4 * g] + x[i].bsums[4 * g + 1]) +
@@ -121,14 +155,6 @@ static float dot_q6_k(const void *w, const gl_block_q8k *x, int64_t n) {
     return sum;
 }
 
-static void dot_q4_k_x4(const void *w, const gl_block_q8k *x, int64_t stride, float out[4], int64_t n) {
-    for (int t = 0; t < 4; t++) out[t] = dot_q4_k(w, x + t * stride, n);
-}
-
-static void dot_q6_k_x4(const void *w, const gl_block_q8k *x, int64_t stride, float out[4], int64_t n) {
-    for (int t = 0; t < 4; t++) out[t] = dot_q6_k(w, x + t * stride, n);
-}
-
 /* ==== Float weights against F32 activations ==== */
 
 static float dot_f32(const float *w, const float *x, int64_t n) {
@@ -151,10 +177,6 @@ static float dot_bf16(const void *w, const float *x, int64_t n) {
     return sum;
 }
 
-static void dot_f32_x4(const float *w, const float *x, int64_t stride, float out[4], int64_t n) {
-    for (int t = 0; t < 4; t++) out[t] = dot_f32(w, x + t * stride, n);
-}
-
 static void f16_to_f32(const void *w, float *out, int64_t n) {
     const uint8_t *p = w;
     for (int64_t i = 0; i < n; i++) out[i] = gl_fp16_to_fp32(gl_load_u16(p + 2 * i));
@@ -165,6 +187,17 @@ static void bf16_to_f32(const void *w, float *out, int64_t n) {
     for (int64_t i = 0; i < n; i++) out[i] = gl_bf16_to_fp32(gl_load_u16(p + 2 * i));
 }
 
+/* ==== Batches: the one-row kernels, row by row ==== */
+
+GL_GEMM_BY_DOTS(gemm_q8_0, dot_q8_0, gl_block_q8a)
+GL_GEMM_BY_DOTS(gemm_q4_0, dot_q4_0, gl_block_q8a)
+GL_GEMM_BY_DOTS(gemm_q4_k, dot_q4_k, gl_block_q8k)
+GL_GEMM_BY_DOTS(gemm_q5_k, dot_q5_k, gl_block_q8k)
+GL_GEMM_BY_DOTS(gemm_q6_k, dot_q6_k, gl_block_q8k)
+GL_GEMM_BY_DOTS(gemm_f32, dot_f32, float)
+GL_GEMM_BY_DOTS(gemm_f16, dot_f16, float)
+GL_GEMM_BY_DOTS(gemm_bf16, dot_bf16, float)
+
 const gl_kernels gl_kernels_scalar = {
     .name = "scalar",
     .quantize_q8a = quantize_q8a,
@@ -173,12 +206,18 @@ const gl_kernels gl_kernels_scalar = {
     .dot_q4_0 = dot_q4_0,
     .dot_q4_k = dot_q4_k,
     .dot_q6_k = dot_q6_k,
-    .dot_q4_k_x4 = dot_q4_k_x4,
-    .dot_q6_k_x4 = dot_q6_k_x4,
+    .dot_q5_k = dot_q5_k,
     .dot_f32 = dot_f32,
     .dot_f16 = dot_f16,
     .dot_bf16 = dot_bf16,
-    .dot_f32_x4 = dot_f32_x4,
+    .gemm_q8_0 = gemm_q8_0,
+    .gemm_q4_0 = gemm_q4_0,
+    .gemm_q4_k = gemm_q4_k,
+    .gemm_q5_k = gemm_q5_k,
+    .gemm_q6_k = gemm_q6_k,
+    .gemm_f32 = gemm_f32,
+    .gemm_f16 = gemm_f16,
+    .gemm_bf16 = gemm_bf16,
     .f16_to_f32 = f16_to_f32,
     .bf16_to_f32 = bf16_to_f32,
 };

@@ -32,3 +32,7 @@ const gl_kernels *gl_kernels_best(void) {
     }
     return &gl_kernels_scalar;
 }
+
+/* The largest user is the blocked float GEMM of dot_avx512.c: two panels of
+ * 16 rows widened to f32 (128 bytes per element); 64 more for alignment. */
+size_t gl_gemm_scratch_bytes(int64_t n) { return (size_t)n * 128 + 64; }

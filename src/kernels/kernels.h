@@ -1,5 +1,6 @@
-/* kernels.h - the inner loops of matmul: dot products of one weight row with
- * one activation row, in a scalar, an AVX2 and an AVX-512 version.
+/* kernels.h - the inner loops of matmul, in a scalar, an AVX2 and an AVX-512
+ * version: dot products of one weight row with one activation row, and
+ * batched products of many rows with many tokens (GEMM).
  *
  * Quantised weights are multiplied in integers, as ggml does: the activation
  * row is first quantised to 8 bits (gl_block_q8a for the 32-element types
@@ -7,32 +8,38 @@
  * summed exactly in int32, and only the per-block scales are float.
  *
  * Exactness contract. Every version of an integer kernel returns the same
- * float bits, so results do not depend on the CPU:
- *  - 32-element types: block b's exact integer sum is scaled and added to
- *    lane b % 8 of eight float accumulators, acc[b%8] += (float)isum * (dw*dx),
- *    and the lanes are summed in the fixed tree of gl_sum8 below;
+ * float bits, one token at a time or in a batch, so results depend neither
+ * on the CPU nor on how the tokens were grouped:
+ *  - 32-element types: with isum_b block b's exact integer sum, the row's
+ *    result is s = 0; for b in order: s = fmaf((float)isum_b, dw_b * dx_b, s)
+ *    (one rounding per block, as an FMA lane computes it);
  *  - K-quants: each 256-element super-block reduces to exact integers and is
- *    added to one running float sum in order, with the same expression.
- * The activation quantisers are bit-identical across versions too (for
- * finite inputs). The float kernels (F32, F16, BF16 weights, activations in
- * F32) sum in different orders per version and agree to rounding.
+ *    added to one running float sum in order, s += d*(float)isum - dmin*(float)msum
+ *    (Q6_K: s += d*(float)isum), each operation rounded on its own.
+ * These orders let a GEMM keep one output row per vector lane. The activation
+ * quantisers are bit-identical across versions too (for finite inputs).
+ * The float kernels (F32, F16, BF16 weights, activations in F32) sum in
+ * different orders per version and per path and agree to rounding.
  *
  * Dispatch: gl_kernels_best() picks the widest version the CPU runs. It reads
  * the CPU feature words that libgcc fills in at start-up (a load and a bit
- * test), so it holds no state of its own and costs nothing next to a matmul;
- * gl_matmul calls it once per call. gl_kernels_for() gives a chosen version
- * for tests and benchmarks. */
+ * test), so it holds no state of its own and costs nothing next to a matmul.
+ * gl_kernels_for() gives a chosen version for tests and benchmarks. */
 #ifndef GLIMPSE_KERNELS_H
 #define GLIMPSE_KERNELS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Activations for Q8_0 and Q4_0 weights: ggml's Q8_0 with the scale kept in
- * f32, since it is never stored. x[i] ~ d * qs[i]. */
+ * f32, since it is never stored, and the sum of the quants, which corrects
+ * products with weights stored at an offset (Q4_0's q - 8; the GEMM stores
+ * Q8_0 weights + 128 to use the unsigned-by-signed VNNI product). */
 typedef struct {
-    float d;
+    float d;     /* x[i] ~ d * qs[i] */
+    int32_t sum; /* sum of qs */
     int8_t qs[32];
-} gl_block_q8a; /* 36 bytes */
+} gl_block_q8a; /* 40 bytes */
 
 /* Activations for K-quant weights: ggml's block_q8_K, byte for byte. */
 typedef struct {
@@ -41,6 +48,32 @@ typedef struct {
     int16_t bsums[16]; /* sums of qs in groups of 16 */
 } gl_block_q8k; /* 292 bytes */
 
+/* A batch of weight rows times a batch of tokens:
+ * y[t * y_stride + r] = dot(row r, token t) for r < n_rows, t < n_tok, with
+ * the bits of the one-row kernel for integer types. Tokens are quantised
+ * activations (gl_block_q8a or gl_block_q8k rows) or F32 rows, x_row_bytes
+ * apart. scratch holds weight rows repacked for the vector units: at least
+ * gl_gemm_scratch_bytes(n) bytes, 64-byte aligned, one per thread; it is not
+ * touched (and may be NULL) when n_tok < GL_GEMM_PACK_MIN_TOKENS. */
+#define GL_GEMM_PACK_MIN_TOKENS 3
+typedef struct {
+    const void *w;      /* (n_rows, row_bytes) weight rows as stored */
+    size_t row_bytes;
+    int64_t n_rows;
+    int64_t n;          /* elements per row */
+    const void *x;      /* (n_tok, x_row_bytes) */
+    size_t x_row_bytes;
+    int64_t n_tok;
+    float *y;           /* (n_tok, y_stride) */
+    int64_t y_stride;
+    void *scratch;
+} gl_gemm_args;
+
+typedef void (*gl_gemm_fn)(const gl_gemm_args *a);
+
+/* Scratch bytes a gemm needs for rows of n elements (any type, any version). */
+size_t gl_gemm_scratch_bytes(int64_t n);
+
 typedef enum { GL_ISA_SCALAR, GL_ISA_AVX2, GL_ISA_AVX512, GL_ISA_COUNT } gl_isa;
 
 /* n is the row length in elements (a multiple of the block size). */
@@ -48,23 +81,20 @@ typedef struct gl_kernels {
     const char *name; /* "scalar", "avx2", "avx512" */
     void (*quantize_q8a)(const float *x, gl_block_q8a *y, int64_t n);
     void (*quantize_q8k)(const float *x, gl_block_q8k *y, int64_t n);
+    /* One weight row with one token. */
     float (*dot_q8_0)(const void *w, const gl_block_q8a *x, int64_t n);
     float (*dot_q4_0)(const void *w, const gl_block_q8a *x, int64_t n);
     float (*dot_q4_k)(const void *w, const gl_block_q8k *x, int64_t n);
+    float (*dot_q5_k)(const void *w, const gl_block_q8k *x, int64_t n);
     float (*dot_q6_k)(const void *w, const gl_block_q8k *x, int64_t n);
-    /* out[t] = dot of w with the activation row x + t*stride (in blocks), for
-     * t < 4, each bit-identical to the one-token kernel: the weight blocks are
-     * unpacked once for four tokens. */
-    void (*dot_q4_k_x4)(const void *w, const gl_block_q8k *x, int64_t stride, float out[4], int64_t n);
-    void (*dot_q6_k_x4)(const void *w, const gl_block_q8k *x, int64_t stride, float out[4], int64_t n);
     float (*dot_f32)(const float *w, const float *x, int64_t n);
     float (*dot_f16)(const void *w, const float *x, int64_t n);
     float (*dot_bf16)(const void *w, const float *x, int64_t n);
-    /* out[t] = w . x[t*stride ..] for t < 4, each bit-identical to dot_f32:
-     * the weight row is loaded once for four tokens. */
-    void (*dot_f32_x4)(const float *w, const float *x, int64_t stride, float out[4], int64_t n);
-    /* Exact widening of a row, for batches: dot_f16(w, x) equals
-     * dot_f32(f16_to_f32(w), x) bit for bit, likewise for BF16. */
+    /* Batches (gl_gemm_args); the integer ones equal the dot kernels bit for
+     * bit. gemm_f32/f16/bf16 take F32 activations and agree to rounding. */
+    gl_gemm_fn gemm_q8_0, gemm_q4_0, gemm_q4_k, gemm_q5_k, gemm_q6_k;
+    gl_gemm_fn gemm_f32, gemm_f16, gemm_bf16;
+    /* Exact widening of a row. */
     void (*f16_to_f32)(const void *w, float *out, int64_t n);
     void (*bf16_to_f32)(const void *w, float *out, int64_t n);
 } gl_kernels;
@@ -84,17 +114,24 @@ const gl_kernels *gl_kernels_best(void);
 
 static inline uint16_t gl_load_u16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
 
-/* The fixed summation order of the eight block lanes, the one an AVX
- * horizontal add gives: halves, then quarters, then pairs. */
-static inline float gl_sum8(const float a[8]) {
-    return ((a[0] + a[4]) + (a[2] + a[6])) + ((a[1] + a[5]) + (a[3] + a[7]));
-}
-
 /* RNE float -> int for |v| < 2^22 (ggml's nearest_int), equal to what
  * cvtps2dq gives under the default rounding mode. */
 static inline int gl_nearest_int(float v) {
     union { float f; int32_t i; } t = { .f = v + 12582912.f };
     return (t.i & 0x007fffff) - 0x00400000;
 }
+
+/* A gemm made of one-row kernels, for the versions and types without a
+ * blocked one: ROW_DOT(w_row, x_token, n) must return the row's float. */
+#define GL_GEMM_BY_DOTS(name, row_dot, xtype)                                                        \
+    static void name(const gl_gemm_args *a) {                                                        \
+        for (int64_t r = 0; r < a->n_rows; r++) {                                                   \
+            const void *wr = (const char *)a->w + (size_t)r * a->row_bytes;                          \
+            for (int64_t t = 0; t < a->n_tok; t++)                                                   \
+                a->y[t * a->y_stride + r] =                                                          \
+                    row_dot(wr, (const xtype *)(const void *)((const char *)a->x + (size_t)t * a->x_row_bytes), \
+                            a->n);                                                                   \
+        }                                                                                            \
+    }
 
 #endif

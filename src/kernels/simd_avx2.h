@@ -6,8 +6,9 @@
 #include "kernels.h"
 
 #include <immintrin.h>
+#include <math.h>
 
-/* The float lanes summed in gl_sum8's order. */
+/* The sum of the eight float lanes: halves, then quarters, then pairs. */
 static inline float simd_sum8_ps(__m256 v) {
     __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1)); /* a0+a4 .. a3+a7 */
     __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
@@ -30,17 +31,14 @@ static inline __m256i simd_sum_blocks8(const __m256i p[8]) {
                             _mm256_permute2x128_si256(h0123, h4567, 0x31));
 }
 
-/* The f16 scales at the start of 8 consecutive blocks of `stride` bytes. */
-static inline __m256 simd_f16_scales8(const uint8_t *b, int stride) {
+/* The f16 scales at the start of 8 blocks `stride` bytes apart (8 blocks of
+ * one row, or one block of 8 rows). */
+static inline __m256 simd_f16_scales8(const uint8_t *b, size_t stride) {
     __m128i h = _mm_setr_epi16((short)gl_load_u16(b), (short)gl_load_u16(b + stride),
                                (short)gl_load_u16(b + 2 * stride), (short)gl_load_u16(b + 3 * stride),
                                (short)gl_load_u16(b + 4 * stride), (short)gl_load_u16(b + 5 * stride),
                                (short)gl_load_u16(b + 6 * stride), (short)gl_load_u16(b + 7 * stride));
     return _mm256_cvtph_ps(h);
-}
-
-static inline __m256 simd_q8a_scales8(const gl_block_q8a *x) {
-    return _mm256_setr_ps(x[0].d, x[1].d, x[2].d, x[3].d, x[4].d, x[5].d, x[6].d, x[7].d);
 }
 
 static inline float simd_f16_to_f32(const uint8_t *p) { return _cvtsh_ss(gl_load_u16(p)); }
@@ -52,30 +50,92 @@ static inline __m256i simd_q4_0_nibbles(const uint8_t *b) {
     return _mm256_and_si256(q, _mm256_set1_epi8(15));
 }
 
-/* The dot product of a row of 32-element blocks with gl_block_q8a
- * activations, in the lane order kernels.h fixes. block_dot(b, x) returns eight
- * int32 partial sums of one block's products; inlined with it, the call through
- * the pointer becomes a direct one. */
+/* The products of one 32-element weight block b with activation block x, as
+ * eight int32 partial sums; their total minus (x->sum << shift) is the exact
+ * block sum (shift < 0: nothing to subtract). Inlined into the loops below,
+ * the call through the pointer becomes a direct one. */
 typedef __m256i (*simd_block_dot_fn)(const uint8_t *b, const gl_block_q8a *x);
 
-static inline __attribute__((always_inline)) float simd_dot_blocks32(simd_block_dot_fn block_dot, int stride,
-                                                                      const uint8_t *b, const gl_block_q8a *x,
-                                                                      int64_t nb) {
-    __m256 acc = _mm256_setzero_ps();
-    int64_t i = 0;
-    for (; i + 8 <= nb; i += 8) {
+/* One row of 32-element blocks (`stride` bytes each) with one token, in the
+ * order kernels.h fixes. */
+static inline __attribute__((always_inline)) float simd_dot_blocks32(simd_block_dot_fn block_dot, int shift,
+                                                                      int stride, const uint8_t *b,
+                                                                      const gl_block_q8a *x, int64_t nb) {
+    float s = 0;
+    for (int64_t i = 0; i < nb; i++, b += stride) {
+        int32_t isum = simd_sum_epi32(block_dot(b, &x[i]));
+        if (shift >= 0) isum -= x[i].sum * (1 << shift);
+        s = fmaf((float)isum, simd_f16_to_f32(b) * x[i].d, s);
+    }
+    return s;
+}
+
+/* Eight rows (row_bytes apart) with one token: out[r] = dot of row r, the
+ * row sums of each block gathered into one vector (lane r = row r). */
+static inline __attribute__((always_inline)) void simd_rows8_blocks32(simd_block_dot_fn block_dot, int shift,
+                                                                       int stride, const uint8_t *w,
+                                                                       size_t row_bytes, const gl_block_q8a *x,
+                                                                       int64_t nb, float *out) {
+    __m256 s = _mm256_setzero_ps();
+    for (int64_t i = 0; i < nb; i++) {
+        const uint8_t *b = w + i * stride;
         __m256i p[8];
-        for (int k = 0; k < 8; k++) p[k] = block_dot(b + (i + k) * stride, &x[i + k]);
-        __m256 s = _mm256_mul_ps(simd_f16_scales8(b + i * stride, stride), simd_q8a_scales8(&x[i]));
-        acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_cvtepi32_ps(simd_sum_blocks8(p)), s));
+        for (int r = 0; r < 8; r++) p[r] = block_dot(b + r * row_bytes, &x[i]);
+        __m256i isum = simd_sum_blocks8(p);
+        if (shift >= 0) isum = _mm256_sub_epi32(isum, _mm256_set1_epi32(x[i].sum * (1 << shift)));
+        __m256 scale = _mm256_mul_ps(simd_f16_scales8(b, row_bytes), _mm256_set1_ps(x[i].d));
+        s = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), scale, s);
     }
-    float lanes[8];
-    _mm256_storeu_ps(lanes, acc);
-    for (; i < nb; i++) {
-        int32_t isum = simd_sum_epi32(block_dot(b + i * stride, &x[i]));
-        lanes[i & 7] += (float)isum * (simd_f16_to_f32(b + i * stride) * x[i].d);
+    _mm256_storeu_ps(out, s);
+}
+
+/* A gemm over rows of 32-element blocks: eight rows at a time for each
+ * token (the rows stay in L1 across the tokens), leftover rows one by one. */
+static inline __attribute__((always_inline)) void simd_gemm_rows8(simd_block_dot_fn block_dot, int shift,
+                                                                   int stride, const gl_gemm_args *a) {
+    int64_t nb = a->n / 32, r = 0;
+    for (; r + 8 <= a->n_rows; r += 8) {
+        const uint8_t *w = (const uint8_t *)a->w + (size_t)r * a->row_bytes;
+        for (int64_t t = 0; t < a->n_tok; t++) {
+            float out[8];
+            const gl_block_q8a *x = (const void *)((const char *)a->x + (size_t)t * a->x_row_bytes);
+            simd_rows8_blocks32(block_dot, shift, stride, w, a->row_bytes, x, nb, out);
+            for (int i = 0; i < 8; i++) a->y[t * a->y_stride + r + i] = out[i];
+        }
     }
-    return gl_sum8(lanes);
+    for (; r < a->n_rows; r++) {
+        const uint8_t *w = (const uint8_t *)a->w + (size_t)r * a->row_bytes;
+        for (int64_t t = 0; t < a->n_tok; t++) {
+            const gl_block_q8a *x = (const void *)((const char *)a->x + (size_t)t * a->x_row_bytes);
+            a->y[t * a->y_stride + r] = simd_dot_blocks32(block_dot, shift, stride, w, x, nb);
+        }
+    }
+}
+
+/* A gemm over K-quant rows from a kernel that takes one super-block of one
+ * row against nt <= 4 tokens (x[t*stride], stride in blocks), adding each
+ * token's term to sum[t]. */
+typedef void (*simd_kblock_fn)(const uint8_t *b, const gl_block_q8k *x, int64_t stride, int nt, float *sum);
+
+static inline __attribute__((always_inline)) void simd_gemm_kquant(simd_kblock_fn kblock, int block_bytes,
+                                                                    const gl_gemm_args *a) {
+    int64_t nb = a->n / 256;
+    int64_t xs = (int64_t)(a->x_row_bytes / sizeof(gl_block_q8k));
+    for (int64_t r = 0; r < a->n_rows; r++) {
+        const uint8_t *w = (const uint8_t *)a->w + (size_t)r * a->row_bytes;
+        for (int64_t t = 0; t < a->n_tok; t += 4) {
+            int nt = a->n_tok - t < 4 ? (int)(a->n_tok - t) : 4;
+            const gl_block_q8k *x = (const void *)((const char *)a->x + (size_t)t * a->x_row_bytes);
+            float sum[4] = {0, 0, 0, 0};
+            for (int64_t i = 0; i < nb; i++) {
+                if (nt == 4)
+                    kblock(w + i * block_bytes, x + i, xs, 4, sum);
+                else
+                    kblock(w + i * block_bytes, x + i, xs, nt, sum);
+            }
+            for (int k = 0; k < nt; k++) a->y[(t + k) * a->y_stride + r] = sum[k];
+        }
+    }
 }
 
 #endif
