@@ -13,7 +13,7 @@ the output type. Key and tensor names: ../shared/FORMATS.md section 5.
 Only for making test fixtures and for users converting their own models;
 glimpse itself never runs Python.
 
-    python tools/convert/text.py MODEL_DIR OUT.gguf --outtype f32|f16|q8_0 [--pre NAME]
+    python tools/convert/text.py MODEL_DIR OUT.gguf --outtype f32|f16|q8_0 [--pre NAME] [--name NAME]
 """
 from __future__ import annotations
 
@@ -130,7 +130,12 @@ def add_vocab(w: gguf.GGUFWriter, model_dir: Path, n_vocab: int, pre: str | None
     w.add_tokenizer_pre(pre or pre_tokenizer_name(tok))
     w.add_token_list(tokens)
     w.add_token_types(types)
-    gguf.SpecialVocab(model_dir, load_merges=True, n_vocab=n_vocab).add_to_gguf(w, quiet=True)
+    special = gguf.SpecialVocab(model_dir, load_merges=True, n_vocab=n_vocab)
+    # Written even when the tokenizer files leave it implicit (transformers 5
+    # omits add_bos_token): SpecialVocab has already read a post-processor
+    # that prepends BOS, so no setting means the HF tokenizer adds none.
+    special.add_special_token.setdefault("bos", False)
+    special.add_to_gguf(w, quiet=True)
 
 
 def gguf_name(hf_name: str) -> str:
@@ -159,7 +164,8 @@ def gguf_tensors(cfg: dict, arch: str, weights: dict[str, np.ndarray]):
         yield gguf_name(hf_name), data
 
 
-def convert(model_dir: str | Path, out_path: str | Path, outtype: str, pre: str | None = None) -> None:
+def convert(model_dir: str | Path, out_path: str | Path, outtype: str, pre: str | None = None,
+            name: str | None = None) -> None:
     model_dir = Path(model_dir)
     cfg = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
     hf_arch = cfg["architectures"][0]
@@ -171,7 +177,7 @@ def convert(model_dir: str | Path, out_path: str | Path, outtype: str, pre: str 
     head_dim = cfg.get("head_dim") or cfg["hidden_size"] // n_head
 
     w = gguf.GGUFWriter(str(out_path), arch)
-    w.add_name(cfg.get("_name_or_path") or model_dir.name)
+    w.add_name(name or cfg.get("_name_or_path") or model_dir.name)
     w.add_context_length(cfg["max_position_embeddings"])
     w.add_embedding_length(cfg["hidden_size"])
     w.add_block_count(cfg["num_hidden_layers"])
@@ -211,8 +217,9 @@ def main() -> None:
     ap.add_argument("out")
     ap.add_argument("--outtype", choices=sorted(FILE_TYPES), default="f16")
     ap.add_argument("--pre", help="llama.cpp pre-tokenizer name (default: inferred from tokenizer.json)")
+    ap.add_argument("--name", help="general.name (default: the model's _name_or_path or directory name)")
     args = ap.parse_args()
-    convert(args.model_dir, args.out, args.outtype, args.pre)
+    convert(args.model_dir, args.out, args.outtype, args.pre, args.name)
 
 
 if __name__ == "__main__":
