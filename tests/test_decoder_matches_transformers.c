@@ -123,7 +123,7 @@ static void check_arch(const char *arch, gl_decoder_arch want_arch, int want_tie
         CHECK_MSG(0, "%s", glimpse_last_error());
         return;
     }
-    uint32_t eos;
+    uint32_t eos = 0;
     ref.n_prompt = read_i32s(ref.g, "ref.prompt", ref.prompt, MAX_PROMPT);
     CHECK(ref.n_prompt >= 10 && gl_gguf_get_u32(ref.g, "ref.suppressed_token", &eos) == 0);
     ref.suppressed = (int32_t)eos;

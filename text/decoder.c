@@ -19,6 +19,7 @@
 #include "ops.h"
 #include "quant.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -195,9 +196,10 @@ static int known_tensor(const gl_decoder_hparams *p, const char *name) {
     if (!strcmp(name, "token_embd.weight") || !strcmp(name, "output_norm.weight") || !strcmp(name, "output.weight"))
         return 1;
     if (strncmp(name, "blk.", 4) != 0) return 0;
+    if (!isdigit((unsigned char)name[4])) return 0;
     char *end;
     long layer = strtol(name + 4, &end, 10);
-    if (end == name + 4 || *end != '.' || layer < 0 || layer >= p->n_layer) return 0;
+    if (*end != '.' || layer >= p->n_layer) return 0;
     const char *const *list = p->arch == GL_ARCH_LLAMA ? LLAMA_LAYER_TENSORS : QWEN2_LAYER_TENSORS;
     for (; *list; list++)
         if (!strcmp(end + 1, *list)) return 1;
