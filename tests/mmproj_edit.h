@@ -15,6 +15,8 @@ typedef struct {
     const char *set_str;
     const char *set_bool_key;    /* bool key replaced (or added) with set_bool */
     int set_bool;
+    const char *set_u32_key;     /* u32 key replaced (or added) with set_u32 */
+    uint32_t set_u32;
     const char *add_i32_arr_key; /* int32 array added (or replaced) */
     const int32_t *add_i32_arr;
     int add_i32_arr_n;
@@ -29,7 +31,7 @@ static int edit_matches(const char *a, const char *b) { return a && b && !strcmp
 static int copy_kv(gl_gguf_writer *w, const gl_gguf *g, int64_t i, const mmproj_edit *e) {
     const char *key = glimpse_gguf_kv_key(g, i);
     if (edit_matches(key, e->drop_key) || edit_matches(key, e->set_str_key) || edit_matches(key, e->set_bool_key) ||
-        edit_matches(key, e->add_i32_arr_key))
+        edit_matches(key, e->set_u32_key) || edit_matches(key, e->add_i32_arr_key))
         return 0;
     switch (glimpse_gguf_kv_type(g, i)) {
     case GLIMPSE_GGUF_U32: {
@@ -84,6 +86,7 @@ static int mmproj_rewrite(const char *src, const char *dst, const mmproj_edit *e
     for (int64_t i = 0; !rc && i < glimpse_gguf_n_kv(g); i++) rc = copy_kv(w, g, i, e);
     if (!rc && e->set_str_key) rc = gl_gguf_add_str(w, e->set_str_key, e->set_str);
     if (!rc && e->set_bool_key) rc = gl_gguf_add_bool(w, e->set_bool_key, e->set_bool);
+    if (!rc && e->set_u32_key) rc = gl_gguf_add_u32(w, e->set_u32_key, e->set_u32);
     if (!rc && e->add_i32_arr_key)
         rc = gl_gguf_add_arr(w, e->add_i32_arr_key, GLIMPSE_GGUF_I32, e->add_i32_arr, (uint64_t)e->add_i32_arr_n);
     for (int64_t i = 0; !rc && i < glimpse_gguf_n_tensors(g); i++) {

@@ -6,6 +6,7 @@
 #include "mmproj.h"
 #include "mmproj_edit.h"
 #include "test.h"
+#include "vit.h"
 
 #define DIR GLIMPSE_SOURCE_DIR "/tests/fixtures/vision/"
 #define IDEFICS3 DIR "idefics3-f32.gguf"
@@ -76,6 +77,25 @@ int main(void) {
     CHECK_ERROR(load_edited(LLAVA, &(mmproj_edit){.add_i32_arr_key = "clip.vision.feature_layer",
                                                   .add_i32_arr = (const int32_t[]){3}, .add_i32_arr_n = 1}),
                 GLIMPSE_ERR_FORMAT, "'clip.vision.feature_layer' entry 0 is not a layer index in 0..2");
+
+    /* Tiles the towers cannot take: CLIP at another size (transformers'
+     * LLaVA does not interpolate its positions), any tower on a tile narrower than a patch. */
+    gl_gguf *lg = NULL;
+    gl_mmproj *lm = NULL;
+    CHECK(gl_gguf_open(LLAVA, &lg) == GLIMPSE_OK);
+    if (lg) CHECK(gl_mmproj_load(lg, &lm) == GLIMPSE_OK);
+    if (lm) {
+        gl_vit vit;
+        CHECK(gl_vit_load(lg, &gl_mmproj_hparams_of(lm)->vit, &vit) == GLIMPSE_OK);
+        static float px[3 * 70 * 70], out[25 * 48];
+        CHECK_ERROR(gl_vit_forward(&vit, px, 70, 70, out, NULL), GLIMPSE_ERR_UNSUPPORTED,
+                    "CLIP tower: tile of 5x5 patches, but the model takes 4x4");
+        CHECK_ERROR(gl_vit_forward(&vit, px, 56, 13, out, NULL), GLIMPSE_ERR_INVALID_ARG,
+                    "tile 56x13 does not fit the patch size 14");
+        gl_vit_free(&vit);
+    }
+    gl_mmproj_free(lm);
+    gl_gguf_close(lg);
 
     /* A text model of another width. */
     gl_gguf *g = NULL;

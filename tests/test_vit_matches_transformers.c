@@ -13,7 +13,8 @@
  * reference ran with the F32 weights, so this measures the F16 rounding of
  * the weights (relative 2^-11 per weight, accumulated over the layers).
  * Also: Idefics3 towers on tiles whose patch grid differs from the stored
- * position grid (HF buckets positions) match to 1e-4. */
+ * position grid (HF buckets positions), one of them no multiple of the
+ * patch size, match to 1e-4. */
 #include "gguf.h"
 #include "mmproj.h"
 #include "test.h"
@@ -73,7 +74,7 @@ out:
 }
 
 /* The Idefics3 tower alone (post-layernorm output) on non-square tiles of
- * another size than the stored 8x8 position grid. */
+ * another size than the stored 8x8 position grid (52x85 px: 6x10 patches). */
 static void check_interpolated_positions(gl_pool *pool) {
     gl_gguf *g = NULL, *ref = NULL;
     gl_mmproj *m = NULL;
@@ -83,8 +84,8 @@ static void check_interpolated_positions(gl_pool *pool) {
     if (g) CHECK(gl_mmproj_load(g, &m) == GLIMPSE_OK);
     if (!m || !ref) goto out;
     CHECK_MSG(gl_vit_load(g, &gl_mmproj_hparams_of(m)->vit, &vit) == GLIMPSE_OK, "%s", glimpse_last_error());
-    static const int sizes[][2] = {{48, 80}, {96, 64}};
-    for (int i = 0; i < 2; i++) {
+    static const int sizes[][2] = {{48, 80}, {96, 64}, {52, 85}};
+    for (int i = 0; i < 3; i++) {
         int h = sizes[i][0], w = sizes[i][1];
         int64_t n = (int64_t)(h / 8) * (w / 8) * 64;
         char name[64];

@@ -146,9 +146,11 @@ static glimpse_status read_hparams(const gl_gguf *g, gl_mmproj_hparams *hp) {
         return st;
     if (gl_gguf_get_f32(g, "clip.vision.attention.layer_norm_epsilon", &vp->eps) || !(vp->eps >= 0) || !isfinite(vp->eps))
         return gl_error(GLIMPSE_ERR_FORMAT, "%s: key 'clip.vision.attention.layer_norm_epsilon' is missing or invalid", file);
-    if (vp->image_size == 0 || vp->patch_size == 0 || vp->image_size % vp->patch_size)
-        return gl_error(GLIMPSE_ERR_FORMAT, "%s: image size %d is not a positive multiple of the patch size %d", file,
-                        vp->image_size, vp->patch_size);
+    /* The patch conv has "valid" padding: SigLIP-so400m's 384 px at patch 14
+     * gives 27 patches a side and ignores the last 6 pixels. */
+    if (vp->patch_size == 0 || vp->image_size < vp->patch_size)
+        return gl_error(GLIMPSE_ERR_FORMAT, "%s: image size %d is smaller than the patch size %d", file, vp->image_size,
+                        vp->patch_size);
     const int grid = vp->image_size / vp->patch_size;
     if (grid > MAX_GRID)
         return gl_error(GLIMPSE_ERR_UNSUPPORTED, "%s: %dx%d patches per tile, over glimpse's limit of %d per side", file,

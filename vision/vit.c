@@ -147,21 +147,29 @@ int gl_vit_out_width(const gl_vit *vit) {
 
 /* ==== Positions ==== */
 
-/* Idefics3VisionEmbeddings: a grid of n patches along one side maps onto the
- * stored grid of n_stored by bucketing fractional coordinates,
- * torch.bucketize(min(i * (1/n), 1 - 1e-6), arange(1/N, 1, 1/N), right=True).
- * The arithmetic mirrors torch's: coordinates in float32, the boundaries
- * computed in double (CPU arange) and rounded to float32. With n == N this
- * is the identity. */
-static int bucket(int i, int n, int n_stored) {
+/* Idefics3VisionEmbeddings (not plain SigLIP's bicubic resampling): a grid
+ * of n patches along one side maps onto the stored grid of N by bucketing
+ * fractional coordinates:
+ *     bucketize(min(i * (1/n), 1 - 1e-6), arange(1/N, 1, 1/N), right=True)
+ * = the number of boundaries <= the coordinate. Coordinates are float32
+ * products. The boundaries are rounded as torch's CPU arange kernel rounds
+ * them (RangeFactoriesKernel.cpp, checked against torch 2.x for N < 300):
+ * in blocks of 16, each 8-lane vector starts from float(start + step*i0)
+ * and adds j*step in double; the tail is start + step*k in double. The
+ * rounding matters: for some N (19, 25, 29, ...) even n == N is not the
+ * identity in transformers. */
+int gl_vit_bucket(int i, int n, int n_stored) {
     float coord = (float)i * (1.0f / (float)n);
     const float max = (float)(1.0 - 1e-6);
     if (coord > max) coord = max;
-    double step = 1.0 / n_stored;
-    int64_t n_bounds = (int64_t)ceil((1.0 - step) / step);
+    const double step = 1.0 / n_stored;
+    const int64_t n_bounds = (int64_t)ceil((1.0 - step) / step), n_vec = n_bounds / 16 * 16;
     int b = 0;
-    for (int64_t k = 0; k < n_bounds; k++)
-        if ((float)(step + step * (double)k) <= coord) b++;
+    for (int64_t k = 0; k < n_bounds; k++) {
+        float bound = k < n_vec ? (float)((double)(float)(step + step * (double)(k / 8 * 8)) + (double)(k % 8) * step)
+                                : (float)(step + step * (double)k);
+        if (bound <= coord) b++;
+    }
     return b;
 }
 
@@ -169,8 +177,10 @@ static int bucket(int i, int n, int n_stored) {
 static glimpse_status position_rows(const gl_vit *vit, int gh, int gw, int64_t *rows) {
     const int n_stored = vit->hp.image_size / vit->hp.patch_size;
     if (vit->hp.family == GL_VIT_CLIP) {
-        /* HF LLaVA calls the CLIP tower without interpolate_pos_encoding, so
-         * CLIPVisionEmbeddings rejects any other tile size. */
+        /* CLIPVisionEmbeddings can resample its table (bicubic,
+         * align_corners=False) only when called with
+         * interpolate_pos_encoding=True, which LLaVA never passes: HF rejects
+         * any other tile size, and so do we. */
         if (gh != n_stored || gw != n_stored)
             return gl_error(GLIMPSE_ERR_UNSUPPORTED,
                             "CLIP tower: tile of %dx%d patches, but the model takes %dx%d (transformers' LLaVA does not "
@@ -180,8 +190,8 @@ static glimpse_status position_rows(const gl_vit *vit, int gh, int gw, int64_t *
         return GLIMPSE_OK;
     }
     for (int y = 0; y < gh; y++) {
-        int by = bucket(y, gh, n_stored);
-        for (int x = 0; x < gw; x++) rows[(int64_t)y * gw + x] = (int64_t)by * n_stored + bucket(x, gw, n_stored);
+        int by = gl_vit_bucket(y, gh, n_stored);
+        for (int x = 0; x < gw; x++) rows[(int64_t)y * gw + x] = (int64_t)by * n_stored + gl_vit_bucket(x, gw, n_stored);
     }
     return GLIMPSE_OK;
 }
@@ -237,10 +247,10 @@ glimpse_status gl_vit_forward(const gl_vit *vit, const float *pixels, int height
                               gl_pool *pool) {
     const gl_vit_hparams *hp = &vit->hp;
     const int p = hp->patch_size, E = hp->n_embd, F = hp->n_ff, n_head = hp->n_head;
-    if (height <= 0 || width <= 0 || height % p || width % p || height > 65536 || width > 65536)
-        return gl_error(GLIMPSE_ERR_INVALID_ARG, "vision tower: tile %dx%d is not a multiple of the patch size %d",
-                        height, width, p);
-    const int gh = height / p, gw = width / p;
+    if (height < p || width < p || height > 65536 || width > 65536)
+        return gl_error(GLIMPSE_ERR_INVALID_ARG, "vision tower: tile %dx%d does not fit the patch size %d", height, width,
+                        p);
+    const int gh = height / p, gw = width / p; /* "valid" conv: trailing pixels are ignored */
     const int cls = vit->class_embd != NULL;
     const int64_t n_patch = (int64_t)gh * gw, n_pos = n_patch + cls;
     const int64_t patch_len = 3 * (int64_t)p * p;

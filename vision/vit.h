@@ -76,11 +76,16 @@ void gl_vit_free(gl_vit *vit);
 int gl_vit_out_width(const gl_vit *vit);
 
 /* Runs the tower on a tile of normalised pixels (3, height, width), planar.
- * height and width must be multiples of p; the grid may differ from the
- * stored one only where transformers interpolates (SigLIP in Idefics3).
+ * The grid is (height/p) x (width/p), rounded down as the patch conv does;
+ * it may differ from the stored one only where transformers interpolates
+ * (SigLIP in Idefics3).
  * out: (n_patches, gl_vit_out_width) in row-major patch order, no CLS row.
  * The tower is only read: several threads may run it at once. */
 glimpse_status gl_vit_forward(const gl_vit *vit, const float *pixels, int height, int width, float *out,
                               gl_pool *pool);
+
+/* SigLIP (Idefics3): the row (or column) of the stored N x N position grid
+ * that patch i of n along that side uses; exposed for its test. */
+int gl_vit_bucket(int i, int n, int n_stored);
 
 #endif
