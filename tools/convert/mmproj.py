@@ -30,11 +30,14 @@ import sys
 import numpy as np
 import torch
 from gguf import GGUFWriter
-from safetensors.torch import load_file
+from safetensors import safe_open
 from transformers import AutoConfig
 
 CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
 CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
+
+IDEFICS3_PREFIXES = ("model.vision_model.", "vision_model.", "model.connector.", "connector.")
+LLAVA_PREFIXES = ("model.vision_tower.", "vision_tower.", "model.multi_modal_projector.", "multi_modal_projector.")
 
 # HF sub-module name -> llama.cpp name inside one encoder layer.
 LAYER_NAMES = {
@@ -43,12 +46,18 @@ LAYER_NAMES = {
 }
 
 
-def load_state(model_dir):
+def load_state(model_dir, prefixes):
+    """Tensors whose names start with one of prefixes, read one at a time so
+    that the text model's weights are never loaded."""
     state = {}
-    for f in sorted(pathlib.Path(model_dir).glob("*.safetensors")):
-        state.update(load_file(str(f)))
-    if not state:
+    files = sorted(pathlib.Path(model_dir).glob("*.safetensors"))
+    if not files:
         sys.exit(f"{model_dir}: no .safetensors files")
+    for f in files:
+        with safe_open(str(f), framework="pt") as st:
+            for name in st.keys():
+                if name.startswith(prefixes):
+                    state[name] = st.get_tensor(name)
     return state
 
 
@@ -119,7 +128,7 @@ def convert_idefics3(model_dir, cfg, out, f16):
     w.add_vision_use_gelu(True)
     w.add_vision_preproc_image_size(pre.get("size", {}).get("longest_edge", vc.image_size))
 
-    state = load_state(model_dir)
+    state = load_state(model_dir, IDEFICS3_PREFIXES)
     tower = vision_tensors(state, ["model.vision_model.", "vision_model."])
     for hf, t in tower.items():
         name = tower_name(hf, "ffn_up", "ffn_down")
@@ -168,7 +177,7 @@ def convert_llava(model_dir, cfg, out, f16):
     w.add_array("clip.vision.image_std", pre.get("image_std", CLIP_STD))
     w.add_bool("clip.use_gelu", vc.hidden_act == "gelu")
 
-    state = load_state(model_dir)
+    state = load_state(model_dir, LLAVA_PREFIXES)
     # Projector first, matrices always F16 (legacy: ndim 2 or 4 -> float16).
     for i, gg in ((1, 0), (2, 2)):
         for kind in ("weight", "bias"):
