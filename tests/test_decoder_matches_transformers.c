@@ -7,11 +7,14 @@
  * prompts; the logits have a standard deviation of about 4 to 6):
  *   - F32 file vs transformers on the same weights: 1e-4 (measured 1.4e-5
  *     llama, 9.5e-6 qwen2: float32 summation order).
- *   - F16 and Q8_0 files vs transformers on the weights dequantised from that
- *     file: 1e-4 too, because the decoder adds nothing to the weights' own
- *     rounding (measured 1.1e-5 and 8.6e-6). A matmul kernel that rounded activations as
- *     well (ggml's Q8_0 x Q8_0 dot) would move these logits by up to 0.33
- *     (Q8_0) and 0.012 (F16), simulated in transformers, and fail here.
+ *   - F16 files vs transformers on the weights dequantised from that file:
+ *     1e-4 too, because the F16 kernels dot in F32 and add nothing to the
+ *     weights' own rounding (measured 1.5e-5, 8.6e-6).
+ *   - Q8_0 files vs transformers on the dequantised weights: 0.5. The Q8_0
+ *     kernels quantise the activations to 8-bit blocks too (integer dot
+ *     products, as llama.cpp's CPU backend), which moves these logits by up
+ *     to 0.33 when simulated in transformers (measured here 0.35 llama, 0.24
+ *     qwen2).
  *   - F16 and Q8_0 files vs the F32 reference, the cost of the format itself:
  *     0.05 for F16 (measured 0.016) and 1.0 for Q8_0 (measured 0.42).
  * Greedy: 32 tokens after the prompt, argmax with the EOS logit excluded as
@@ -142,7 +145,7 @@ static void check_arch(const char *arch, gl_decoder_arch want_arch, int want_tie
 
     check_model(arch, "f32", &ref, 1e-4f, 1e-4f);
     check_model(arch, "f16", &ref, 1e-4f, 0.05f);
-    check_model(arch, "q8_0", &ref, 1e-4f, 1.0f);
+    check_model(arch, "q8_0", &ref, 0.5f, 1.0f);
     gl_gguf_close(ref.g);
 }
 
