@@ -370,7 +370,10 @@ static float dot_bf16(const void *w, const float *x, int64_t n) { return dot_flo
 /* The blocked float GEMM: sixteen rows widened to f32 and repacked with rows
  * in the vector lanes ([k][16 rows]), then MR panels x NRF tokens of row
  * sums in registers, one FMA per element and token: each lane sums its row
- * in element order. KCF elements per chunk keep the packed chunk in L1. */
+ * in element order, and the packed chunk of KCF elements (32 KB, on the
+ * stack) stays in L1 while the tokens stream past. One token takes the same
+ * path, so a token's result does not depend on its batch; the gathers that
+ * pack cost less than the memory traffic of the row. */
 #define NRF 12
 #define KCF 256
 
@@ -392,31 +395,34 @@ static inline __m512 gather_bf16(const uint8_t *w, __m512i idx, __mmask16 m, int
     return _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
 }
 
-/* Packs rows 0..nr-1 (row_bytes apart) as [n][16] f32; elem_bytes 4 or 2
- * (2: n even, two columns per gather). */
+/* Packs columns [k0, k1) of rows 0..nr-1 (row_bytes apart) as [k][16] f32;
+ * elem_bytes 4 or 2 (2: k0 and k1 even, two columns per gather). */
 static inline __attribute__((always_inline)) void pack_float(load16_idx_fn gather, int elem_bytes, const uint8_t *w,
-                                                              size_t row_bytes, int nr, int64_t n, float *p) {
+                                                              size_t row_bytes, int nr, int64_t k0, int64_t k1,
+                                                              float *p) {
     __m512i idx = row_offsets(row_bytes);
     __mmask16 m = (__mmask16)((1u << nr) - 1);
-    for (int64_t i = 0; i < n; i += 4 / elem_bytes) {
+    for (int64_t i = k0; i < k1; i += 4 / elem_bytes) {
         __m512 second;
-        _mm512_store_ps(p + 16 * i, gather(w, idx, m, i, &second));
-        if (elem_bytes == 2) _mm512_store_ps(p + 16 * (i + 1), second);
+        _mm512_store_ps(p + 16 * (i - k0), gather(w, idx, m, i, &second));
+        if (elem_bytes == 2) _mm512_store_ps(p + 16 * (i - k0 + 1), second);
     }
 }
 
-static inline __attribute__((always_inline)) void tile_float(const float *panel, size_t pstride, int mr, int nt,
+/* Columns [k0, k1) of mr packed panels (panel r at panel + r * 16 * KCF)
+ * times nt tokens; the row sums continue from y (k0 > 0) or from 0. */
+static inline __attribute__((always_inline)) void tile_float(const float *panel, int mr, int nt,
                                                               const gl_gemm_args *a, int64_t t0, int64_t k0,
                                                               int64_t k1, int64_t r0, __mmask16 mask[MR]) {
     const float *x[NRF];
-    for (int t = 0; t < nt; t++) x[t] = (const float *)(const void *)((const char *)a->x + (size_t)(t0 + t) * a->x_row_bytes);
+    for (int t = 0; t < nt; t++) x[t] = (const float *)(const void *)((const char *)a->x + (size_t)(t0 + t) * a->x_row_bytes) + k0;
     __m512 f[MR][NRF];
     for (int r = 0; r < mr; r++)
         for (int t = 0; t < nt; t++)
             f[r][t] = k0 ? _mm512_maskz_loadu_ps(mask[r], a->y + (t0 + t) * a->y_stride + r0 + 16 * r) : _mm512_setzero_ps();
-    for (int64_t i = k0; i < k1; i++) {
+    for (int64_t i = 0; i < k1 - k0; i++) {
         __m512 wv[MR];
-        for (int r = 0; r < mr; r++) wv[r] = _mm512_load_ps(panel + r * pstride + 16 * i);
+        for (int r = 0; r < mr; r++) wv[r] = _mm512_load_ps(panel + r * 16 * KCF + 16 * i);
         for (int t = 0; t < nt; t++) {
             __m512 xv = _mm512_set1_ps(x[t][i]);
             for (int r = 0; r < mr; r++) f[r][t] = _mm512_fmadd_ps(wv[r], xv, f[r][t]);
@@ -427,10 +433,10 @@ static inline __attribute__((always_inline)) void tile_float(const float *panel,
 }
 
 #define TILEF_CASE(MRV, NTV)                                                                    \
-    case (MRV) * 16 + (NTV): tile_float(panel, pstride, MRV, NTV, a, t0, k0, k1, r0, mask); break;
+    case (MRV) * 16 + (NTV): tile_float(panel, MRV, NTV, a, t0, k0, k1, r0, mask); break;
 
-static void tile_float_any(const float *panel, size_t pstride, int mr, int nt, const gl_gemm_args *a, int64_t t0,
-                           int64_t k0, int64_t k1, int64_t r0, __mmask16 mask[MR]) {
+static void tile_float_any(const float *panel, int mr, int nt, const gl_gemm_args *a, int64_t t0, int64_t k0,
+                           int64_t k1, int64_t r0, __mmask16 mask[MR]) {
     switch (mr * 16 + nt) {
         TILEF_CASE(1, 1) TILEF_CASE(1, 2) TILEF_CASE(1, 3) TILEF_CASE(1, 4) TILEF_CASE(1, 5) TILEF_CASE(1, 6)
         TILEF_CASE(1, 7) TILEF_CASE(1, 8) TILEF_CASE(1, 9) TILEF_CASE(1, 10) TILEF_CASE(1, 11) TILEF_CASE(1, 12)
@@ -442,42 +448,47 @@ static void tile_float_any(const float *panel, size_t pstride, int mr, int nt, c
 
 static inline __attribute__((always_inline)) void gemm_float(load16_idx_fn gather, int elem_bytes,
                                                               const gl_gemm_args *a) {
-    size_t pstride = (size_t)a->n * 16; /* floats */
-    float *panel = a->scratch;
+    _Alignas(64) float panel[MR * 16 * KCF]; /* (MR, KCF, 16) */
     for (int64_t r0 = 0; r0 < a->n_rows; r0 += 16 * MR) {
         int64_t rows = a->n_rows - r0 < 16 * MR ? a->n_rows - r0 : 16 * MR;
         int mr = (int)((rows + 15) / 16);
         __mmask16 mask[MR];
+        int nr[MR];
         for (int r = 0; r < mr; r++) {
-            int nr = rows - 16 * r < 16 ? (int)(rows - 16 * r) : 16;
-            mask[r] = (__mmask16)((1u << nr) - 1);
-            pack_float(gather, elem_bytes, (const uint8_t *)a->w + (size_t)(r0 + 16 * r) * a->row_bytes,
-                       a->row_bytes, nr, a->n, panel + r * pstride);
+            nr[r] = rows - 16 * r < 16 ? (int)(rows - 16 * r) : 16;
+            mask[r] = (__mmask16)((1u << nr[r]) - 1);
         }
         for (int64_t k0 = 0; k0 < a->n; k0 += KCF) {
             int64_t k1 = k0 + KCF < a->n ? k0 + KCF : a->n;
+            for (int r = 0; r < mr; r++)
+                pack_float(gather, elem_bytes, (const uint8_t *)a->w + (size_t)(r0 + 16 * r) * a->row_bytes,
+                           a->row_bytes, nr[r], k0, k1, panel + r * 16 * KCF);
             for (int64_t t0 = 0; t0 < a->n_tok; t0 += NRF) {
                 int nt = a->n_tok - t0 < NRF ? (int)(a->n_tok - t0) : NRF;
-                tile_float_any(panel, pstride, mr, nt, a, t0, k0, k1, r0, mask);
+                tile_float_any(panel, mr, nt, a, t0, k0, k1, r0, mask);
             }
         }
     }
 }
 
-/* Single tokens go row by row (dot_*): packing would cost more than the
- * product. 16-bit rows of odd length also take that path. */
-#define GEMM_FLOAT(name, row_dot, gather, elem_bytes)                                               \
-    GL_GEMM_BY_DOTS(name##_by_dots, row_dot, float)                                                 \
-    static void name(const gl_gemm_args *a) {                                                       \
-        if (a->n_tok < GL_GEMM_PACK_MIN_TOKENS || (elem_bytes == 2 && a->n % 2))                            \
-            name##_by_dots(a);                                                                      \
-        else                                                                                        \
-            gemm_float(gather, elem_bytes, a);                                                      \
-    }
+/* 16-bit rows of odd length go row by row (dot_*), whatever the batch. */
+static void gemm_f32(const gl_gemm_args *a) { gemm_float(gather_f32, 4, a); }
 
-GEMM_FLOAT(gemm_f32, dot_f32, gather_f32, 4)
-GEMM_FLOAT(gemm_f16, dot_f16, gather_f16, 2)
-GEMM_FLOAT(gemm_bf16, dot_bf16, gather_bf16, 2)
+GL_GEMM_BY_DOTS(gemm_f16_by_dots, dot_f16, float)
+static void gemm_f16(const gl_gemm_args *a) {
+    if (a->n % 2)
+        gemm_f16_by_dots(a);
+    else
+        gemm_float(gather_f16, 2, a);
+}
+
+GL_GEMM_BY_DOTS(gemm_bf16_by_dots, dot_bf16, float)
+static void gemm_bf16(const gl_gemm_args *a) {
+    if (a->n % 2)
+        gemm_bf16_by_dots(a);
+    else
+        gemm_float(gather_bf16, 2, a);
+}
 
 static void f16_to_f32(const void *w, float *out, int64_t n) {
     int64_t i = 0;

@@ -19,7 +19,9 @@
  * These orders let a GEMM keep one output row per vector lane. The activation
  * quantisers are bit-identical across versions too (for finite inputs).
  * The float kernels (F32, F16, BF16 weights, activations in F32) sum in
- * different orders per version and per path and agree to rounding.
+ * different orders per version and agree to rounding; within a version a
+ * token's gemm result does not depend on the batch (the dot_* kernels may
+ * differ from gemm in rounding).
  *
  * Dispatch: gl_kernels_best() picks the widest version the CPU runs. It reads
  * the CPU feature words that libgcc fills in at start-up (a load and a bit
