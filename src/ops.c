@@ -1,10 +1,12 @@
-/* ops.c - element-wise operations and attention (see ops.h). Written for
- * clarity first; they are a small share of the time next to the matrix
- * products, which live in matmul.c and the kernels. */
+/* ops.c - element-wise operations and attention (see ops.h). The element-wise
+ * ones are written for clarity; attention is tiled (below) since a photo's
+ * thousand image tokens make its score matrix large. */
 #include "ops.h"
+#include "kernels/kernels.h"
 #include "mem.h"
 
 #include <math.h>
+#include <string.h>
 
 void gl_rmsnorm(float *out, const float *x, const float *w, int64_t n, int64_t n_rows, float eps) {
     for (int64_t r = 0; r < n_rows; r++, x += n, out += n) {
@@ -86,53 +88,194 @@ void gl_rope(float *x, int n_heads, int head_dim, int n_rot, int64_t pos, float 
     }
 }
 
+/* ==== Attention ====
+ *
+ * Tiled with an online softmax (FlashAttention, Dao et al. 2022): a work
+ * item is one KV head, a block of queries and a range of keys. The item's
+ * query rows (each query of the block times each head of the KV head's
+ * group, so a key block is read once for the whole group) are multiplied
+ * with blocks of ATT_KEYS keys by the kernels' gemm_f32; each row keeps its
+ * running maximum m, sum l and unnormalised output O, rescaled by
+ * exp(m_old - m_new) as new blocks arrive, so no row of n_kv scores is ever
+ * stored. When the heads and query blocks are too few to occupy every
+ * thread (decoding: one query), the keys are split into ranges whose
+ * partial (m, l, O) are merged at the end. */
+#define ATT_ROWS 128 /* query rows (queries x group heads) per item */
+#define ATT_KEYS 256 /* keys per block */
+
 typedef struct {
+    const gl_kernels *kern;
     float *out;
     const float *q, *k, *v;
     int64_t n_q, n_kv, kv_stride, causal_pos0;
-    int n_head, n_head_kv, head_dim;
-    float *scores; /* (n_threads, n_kv) scratch */
+    int n_head, n_head_kv, head_dim, group;
+    int64_t q_per_item, n_qblk;
+    int n_split;
+    int64_t split_keys;
+    int64_t rows_max;
+    float *part;         /* (n_items, rows_max, head_dim + 2): O, m, l per row when n_split > 1 */
+    char *scratch;       /* (nth, scratch_bytes) */
+    size_t scratch_bytes;
 } attention_job;
 
-/* Work item = (head, query row); each thread takes a contiguous range. */
-static void attention_rows(void *p, int ith, int nth) {
-    attention_job *a = p;
-    float *scores = a->scores + (int64_t)ith * a->n_kv;
-    int group = a->n_head / a->n_head_kv;
-    float scale = 1.0f / sqrtf((float)a->head_dim);
-    int64_t q_stride = (int64_t)a->n_head * a->head_dim;
-    long begin, end;
-    gl_split_range((long)(a->n_head * a->n_q), ith, nth, &begin, &end);
-    for (long item = begin; item < end; item++) {
-        int h = (int)(item / a->n_q);
-        int64_t t = item % a->n_q;
-        const float *qv = a->q + t * q_stride + (int64_t)h * a->head_dim;
-        int64_t kv_off = (int64_t)(h / group) * a->head_dim;
-        int64_t n_seen = a->causal_pos0 >= 0 ? a->causal_pos0 + t + 1 : a->n_kv;
-        if (n_seen > a->n_kv) n_seen = a->n_kv;
-        for (int64_t j = 0; j < n_seen; j++) {
-            const float *kv = a->k + j * a->kv_stride + kv_off;
-            float dot = 0;
-            for (int d = 0; d < a->head_dim; d++) dot += qv[d] * kv[d];
-            scores[j] = dot * scale;
-        }
-        gl_softmax(scores, n_seen);
-        float *o = a->out + t * q_stride + (int64_t)h * a->head_dim;
-        for (int d = 0; d < a->head_dim; d++) o[d] = 0;
-        for (int64_t j = 0; j < n_seen; j++) {
-            const float *vv = a->v + j * a->kv_stride + kv_off;
-            float w = scores[j];
-            for (int d = 0; d < a->head_dim; d++) o[d] += w * vv[d];
-        }
+/* Keys query i sees: 0 .. visible(i) - 1. */
+static int64_t visible(const attention_job *a, int64_t i) {
+    if (a->causal_pos0 < 0) return a->n_kv;
+    int64_t n = a->causal_pos0 + i + 1;
+    return n < a->n_kv ? n : a->n_kv;
+}
+
+static size_t attention_scratch_floats(int64_t rows, int hd) {
+    /* qs (rows, hd), s (rows, ATT_KEYS), vt (hd, ATT_KEYS), t (rows, hd), o (rows, hd), m, l (rows) */
+    return (size_t)rows * (size_t)hd * 3 + (size_t)rows * ATT_KEYS + (size_t)hd * ATT_KEYS + 2 * (size_t)rows;
+}
+
+static void attention_item(const attention_job *a, int64_t item, float *scratch) {
+    int hd = a->head_dim, group = a->group;
+    int64_t g = item / (a->n_qblk * a->n_split);
+    int64_t qb = item / a->n_split % a->n_qblk;
+    int sp = (int)(item % a->n_split);
+    int64_t i0 = qb * a->q_per_item;
+    int64_t i1 = i0 + a->q_per_item < a->n_q ? i0 + a->q_per_item : a->n_q;
+    int64_t rows = (i1 - i0) * group; /* row r: query i0 + r / group, head g * group + r % group */
+    int64_t q_stride = (int64_t)a->n_head * hd;
+    float *qs = scratch;                        /* (rows, hd) scaled queries */
+    float *s = qs + rows * hd;                  /* (rows, ATT_KEYS) scores, then probabilities */
+    float *vt = s + rows * ATT_KEYS;            /* (hd, ATT_KEYS) the value block transposed */
+    float *t = vt + (int64_t)hd * ATT_KEYS;     /* (rows, hd) this block's P.V */
+    float *o = t + rows * hd;                   /* (rows, hd) running unnormalised output */
+    float *m = o + rows * hd, *l = m + rows;    /* (rows) running maximum and sum */
+    float scale = 1.0f / sqrtf((float)hd);
+    for (int64_t i = i0; i < i1; i++) {
+        const float *src = a->q + i * q_stride + g * group * hd;
+        for (int64_t e = 0; e < (int64_t)group * hd; e++) qs[(i - i0) * group * hd + e] = src[e] * scale;
     }
+    for (int64_t r = 0; r < rows; r++) {
+        m[r] = -INFINITY;
+        l[r] = 0;
+    }
+    memset(o, 0, sizeof(float) * (size_t)(rows * hd));
+    int64_t j0 = sp * a->split_keys, j1 = j0 + a->split_keys < a->n_kv ? j0 + a->split_keys : a->n_kv;
+    int64_t jend = visible(a, i1 - 1) < j1 ? visible(a, i1 - 1) : j1;
+    for (int64_t kb = j0; kb < jend; kb += ATT_KEYS) {
+        int64_t nk = jend - kb < ATT_KEYS ? jend - kb : ATT_KEYS;
+        gl_gemm_args qk = {.w = a->k + kb * a->kv_stride + g * hd, .row_bytes = (size_t)a->kv_stride * sizeof(float),
+                           .n_rows = nk, .n = hd, .x = qs, .x_row_bytes = (size_t)hd * sizeof(float),
+                           .n_tok = rows, .y = s, .y_stride = nk};
+        a->kern->gemm_f32(&qk);
+        for (int64_t r = 0; r < rows; r++) {
+            float *sr = s + r * nk;
+            int64_t nv = visible(a, i0 + r / group) - kb;
+            if (nv > nk) nv = nk;
+            if (nv <= 0) {
+                memset(sr, 0, sizeof(float) * (size_t)nk);
+                continue;
+            }
+            float mx = sr[0];
+            for (int64_t j = 1; j < nv; j++) mx = sr[j] > mx ? sr[j] : mx;
+            float m_new = mx > m[r] ? mx : m[r];
+            float alpha = expf(m[r] - m_new); /* 0 for the first block */
+            float sum = a->kern->exp_shift(sr, nv, m_new);
+            for (int64_t j = nv; j < nk; j++) sr[j] = 0;
+            l[r] = l[r] * alpha + sum;
+            m[r] = m_new;
+            if (alpha != 1.0f)
+                for (int e = 0; e < hd; e++) o[r * hd + e] *= alpha;
+        }
+        for (int64_t j = 0; j < nk; j++) {
+            const float *vr = a->v + (kb + j) * a->kv_stride + g * hd;
+            for (int e = 0; e < hd; e++) vt[e * nk + j] = vr[e];
+        }
+        gl_gemm_args pv = {.w = vt, .row_bytes = (size_t)nk * sizeof(float), .n_rows = hd, .n = nk, .x = s,
+                           .x_row_bytes = (size_t)nk * sizeof(float), .n_tok = rows, .y = t, .y_stride = hd};
+        a->kern->gemm_f32(&pv);
+        for (int64_t e = 0; e < rows * hd; e++) o[e] += t[e];
+    }
+    if (a->n_split > 1) {
+        float *part = a->part + item * a->rows_max * (hd + 2); /* (rows, hd + 2) */
+        for (int64_t r = 0; r < rows; r++) {
+            memcpy(part + r * (hd + 2), o + r * hd, sizeof(float) * (size_t)hd);
+            part[r * (hd + 2) + hd] = m[r];
+            part[r * (hd + 2) + hd + 1] = l[r];
+        }
+        return;
+    }
+    for (int64_t r = 0; r < rows; r++) {
+        float *dst = a->out + (i0 + r / group) * q_stride + (g * group + r % group) * hd;
+        float inv = 1.0f / l[r];
+        for (int e = 0; e < hd; e++) dst[e] = o[r * hd + e] * inv;
+    }
+}
+
+static void attention_items(void *p, int ith, int nth) {
+    attention_job *a = p;
+    long begin, end;
+    gl_split_range((long)(a->n_head_kv * a->n_qblk * a->n_split), ith, nth, &begin, &end);
+    float *scratch = (float *)(void *)(a->scratch + (size_t)ith * a->scratch_bytes);
+    for (long item = begin; item < end; item++) attention_item(a, item, scratch);
+}
+
+/* Combines the key ranges of each (KV head, query block) row. */
+static void attention_merge(const attention_job *a) {
+    int hd = a->head_dim;
+    int64_t q_stride = (int64_t)a->n_head * hd;
+    for (int64_t g = 0; g < a->n_head_kv; g++)
+        for (int64_t qb = 0; qb < a->n_qblk; qb++) {
+            int64_t i0 = qb * a->q_per_item;
+            int64_t i1 = i0 + a->q_per_item < a->n_q ? i0 + a->q_per_item : a->n_q;
+            for (int64_t r = 0; r < (i1 - i0) * a->group; r++) {
+                const float *parts[64];
+                float m = -INFINITY, l = 0;
+                for (int sp = 0; sp < a->n_split; sp++) {
+                    int64_t item = (g * a->n_qblk + qb) * a->n_split + sp;
+                    parts[sp] = a->part + (item * a->rows_max + r) * (hd + 2);
+                    if (parts[sp][hd] > m) m = parts[sp][hd];
+                }
+                float *dst = a->out + (i0 + r / a->group) * q_stride + (g * a->group + r % a->group) * hd;
+                for (int e = 0; e < hd; e++) dst[e] = 0;
+                for (int sp = 0; sp < a->n_split; sp++) {
+                    if (parts[sp][hd + 1] == 0) continue; /* saw no key */
+                    float w = expf(parts[sp][hd] - m);
+                    l += w * parts[sp][hd + 1];
+                    for (int e = 0; e < hd; e++) dst[e] += w * parts[sp][e];
+                }
+                float inv = 1.0f / l;
+                for (int e = 0; e < hd; e++) dst[e] *= inv;
+            }
+        }
 }
 
 int gl_attention(float *out, const float *q, int64_t n_q, const float *k, const float *v, int64_t n_kv,
                  int64_t kv_stride, int n_head, int n_head_kv, int head_dim, int64_t causal_pos0, gl_pool *pool) {
-    attention_job job = {out, q, k, v, n_q, n_kv, kv_stride, causal_pos0, n_head, n_head_kv, head_dim, NULL};
-    job.scores = gl_malloc_array((size_t)gl_pool_size(pool) * (size_t)(n_kv ? n_kv : 1), sizeof(float));
-    if (!job.scores) return -1;
-    gl_pool_run(pool, attention_rows, &job);
-    gl_free(job.scores);
+    if (n_q <= 0) return 0;
+    attention_job a = {.kern = gl_kernels_best(), .out = out, .q = q, .k = k, .v = v, .n_q = n_q, .n_kv = n_kv,
+                       .kv_stride = kv_stride, .causal_pos0 = causal_pos0, .n_head = n_head,
+                       .n_head_kv = n_head_kv, .head_dim = head_dim, .group = n_head / n_head_kv};
+    a.q_per_item = ATT_ROWS / a.group > 0 ? ATT_ROWS / a.group : 1;
+    if (a.q_per_item > n_q) a.q_per_item = n_q;
+    a.n_qblk = (n_q + a.q_per_item - 1) / a.q_per_item;
+    a.rows_max = a.q_per_item * a.group;
+    /* Key ranges so that every thread has at least two items, each range
+     * at least one key block long. */
+    int nth = gl_pool_size(pool);
+    int64_t items = n_head_kv * a.n_qblk;
+    a.n_split = 1;
+    while (items * a.n_split < 2 * nth && a.n_split < 64 && n_kv >= (int64_t)(a.n_split + 1) * ATT_KEYS) a.n_split++;
+    a.split_keys = (n_kv + a.n_split - 1) / a.n_split;
+    int ok = 1;
+    if (a.n_split > 1) {
+        a.part = gl_malloc_array((size_t)(items * a.n_split * a.rows_max), sizeof(float) * (size_t)(head_dim + 2));
+        ok = a.part != NULL;
+    }
+    a.scratch_bytes = attention_scratch_floats(a.rows_max, head_dim) * sizeof(float);
+    a.scratch = ok ? gl_malloc_array((size_t)nth, a.scratch_bytes) : NULL;
+    if (!a.scratch) {
+        gl_free(a.part);
+        return -1;
+    }
+    gl_pool_run(pool, attention_items, &a);
+    if (a.n_split > 1) attention_merge(&a);
+    gl_free(a.scratch);
+    gl_free(a.part);
     return 0;
 }

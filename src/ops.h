@@ -36,7 +36,9 @@ void gl_rope(float *x, int n_heads, int head_dim, int n_rot, int64_t pos, float 
  * a stride of kv_stride floats, out: (n_q, n_head * head_dim).
  * causal_pos0 >= 0: query i sits at position causal_pos0 + i and sees keys
  * 0..causal_pos0+i (keys are positions 0..n_kv-1); causal_pos0 < 0: every
- * query sees every key. Scale 1/sqrt(head_dim). Heads are split across the pool.
+ * query sees every key. Scale 1/sqrt(head_dim). Tiled over queries and keys
+ * (nothing of size n_q x n_kv is stored); KV heads, query blocks and, for
+ * few queries, key ranges are split across the pool.
  * Returns 0, or -1 when out of memory. */
 int gl_attention(float *out, const float *q, int64_t n_q, const float *k, const float *v, int64_t n_kv,
                  int64_t kv_stride, int n_head, int n_head_kv, int head_dim, int64_t causal_pos0, gl_pool *pool);

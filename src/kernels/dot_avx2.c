@@ -351,6 +351,22 @@ static void gemm_bf16(const gl_gemm_args *a) {
     }
 }
 
+static float exp_shift(float *x, int64_t n, float shift) {
+    __m256 acc = _mm256_setzero_ps(), s = _mm256_set1_ps(shift);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 e = simd_exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), s));
+        _mm256_storeu_ps(x + i, e);
+        acc = _mm256_add_ps(acc, e);
+    }
+    float sum = simd_sum8_ps(acc);
+    for (; i < n; i++) {
+        x[i] = expf(x[i] - shift);
+        sum += x[i];
+    }
+    return sum;
+}
+
 const gl_kernels gl_kernels_avx2 = {
     .name = "avx2",
     .quantize_q8a = gl_quantize_q8a_avx2,
@@ -371,6 +387,7 @@ const gl_kernels gl_kernels_avx2 = {
     .gemm_f32 = gemm_f32,
     .gemm_f16 = gemm_f16,
     .gemm_bf16 = gemm_bf16,
+    .exp_shift = exp_shift,
     .f16_to_f32 = f16_to_f32,
     .bf16_to_f32 = bf16_to_f32,
 };

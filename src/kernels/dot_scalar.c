@@ -187,6 +187,15 @@ static void bf16_to_f32(const void *w, float *out, int64_t n) {
     for (int64_t i = 0; i < n; i++) out[i] = gl_bf16_to_fp32(gl_load_u16(p + 2 * i));
 }
 
+static float exp_shift(float *x, int64_t n, float shift) {
+    float sum = 0;
+    for (int64_t i = 0; i < n; i++) {
+        x[i] = expf(x[i] - shift);
+        sum += x[i];
+    }
+    return sum;
+}
+
 /* ==== Batches: the one-row kernels, row by row ==== */
 
 GL_GEMM_BY_DOTS(gemm_q8_0, dot_q8_0, gl_block_q8a)
@@ -218,6 +227,7 @@ const gl_kernels gl_kernels_scalar = {
     .gemm_f32 = gemm_f32,
     .gemm_f16 = gemm_f16,
     .gemm_bf16 = gemm_bf16,
+    .exp_shift = exp_shift,
     .f16_to_f32 = f16_to_f32,
     .bf16_to_f32 = bf16_to_f32,
 };
