@@ -82,12 +82,7 @@ int cli_chat(int argc, char **argv) {
         return rc == 1 ? 0 : 2;
     }
     glimpse_model *m = cli_load_model(&o);
-    glimpse_session *s = NULL;
-    if (m) {
-        glimpse_session_params sp = glimpse_session_default_params();
-        sp.n_ctx = o.ctx;
-        if (glimpse_session_open(m, &sp, &s) != GLIMPSE_OK) fprintf(stderr, "glimpse: %s\n", glimpse_last_error());
-    }
+    glimpse_session *s = cli_open_session(&o, m);
     if (!s) {
         glimpse_model_free(m);
         free(o.args);
