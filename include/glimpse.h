@@ -180,6 +180,22 @@ glimpse_status glimpse_session_save(const glimpse_session *session, const char *
  * SmolVLM-256M-Instruct's shapes (TYPE: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K). */
 glimpse_status glimpse_bench_make_model(const char *dir, const char *type_name);
 
+/* Machine limits measured by short probes: the denominators of glimpse
+ * bench's rooflines. */
+typedef struct {
+    char cpu[64];            /* model name from /proc/cpuinfo, or "" */
+    const char *kernels;     /* the kernel version glimpse runs here: "avx512", "avx2" or "scalar" */
+    int n_threads;
+    double read_bytes_per_s; /* streaming reads of a buffer of the requested size, all threads */
+    double f32_flops;        /* F32 multiply-adds in the widest vectors (2 FLOP each), all threads */
+    double int8_ops;         /* int8 multiply-adds of the integer dot products (2 ops each), all threads */
+} glimpse_machine;
+
+/* Runs the probes on n_threads threads (0: one per online CPU), about half a
+ * second in all. buffer_bytes is the read probe's working set (0: 512 MB); a
+ * model's bytes read per token give the bandwidth decoding can reach. */
+glimpse_status glimpse_probe_machine(int n_threads, uint64_t buffer_bytes, glimpse_machine *out);
+
 /* ==== GGUF files: inspection ==== */
 
 typedef struct glimpse_gguf glimpse_gguf;

@@ -49,8 +49,10 @@ static int storage_type(int type, int64_t ne0) {
     return type == GL_TYPE_Q4_K ? GL_TYPE_Q5_0 : GL_TYPE_Q8_0;
 }
 
-/* Adds a tensor of uniform random values in [-scale, scale) (+ offset). */
-static void add_random(maker *m, const char *name, int64_t ne0, int64_t ne1, float scale, float offset, int type) {
+/* Adds a tensor of uniform random values in [-scale, scale) (+ offset),
+ * stored with dims ne4 when given (rows of ne0 either way). */
+static void add_random_shaped(maker *m, const char *name, int64_t ne0, int64_t ne1, float scale, float offset,
+                              int type, const int64_t *ne4) {
     if (m->failed) return;
     int64_t n = ne0 * ne1;
     for (int64_t i = 0; i < n; i++) m->scratch[i] = offset + scale * rng_uniform(&m->r);
@@ -63,8 +65,12 @@ static void add_random(maker *m, const char *name, int64_t ne0, int64_t ne1, flo
     size_t row = gl_row_bytes(t, ne0);
     for (int64_t r = 0; r < ne1; r++) tr->from_float(m->scratch + r * ne0, m->packed + (size_t)r * row, ne0);
     int64_t ne[2] = {ne0, ne1};
-    if (gl_gguf_add_tensor(m->w, name, t, ne1 > 1 ? 2 : 1, ne, m->packed))
+    if (gl_gguf_add_tensor(m->w, name, t, ne4 ? 4 : ne1 > 1 ? 2 : 1, ne4 ? ne4 : ne, m->packed))
         m->failed = gl_error_nomem("bench model tensor");
+}
+
+static void add_random(maker *m, const char *name, int64_t ne0, int64_t ne1, float scale, float offset, int type) {
+    add_random_shaped(m, name, ne0, ne1, scale, offset, type, NULL);
 }
 
 static void add_weight(maker *m, const char *name, int64_t n_in, int64_t n_out) {
@@ -198,7 +204,9 @@ static glimpse_status make_mmproj(maker *m, const char *path) {
         m->failed = gl_error_nomem("bench mmproj");
     int n_pos = (VIS_IMAGE / VIS_PATCH) * (VIS_IMAGE / VIS_PATCH);
     /* Patch embedding [p, p, 3, E] stored as E rows of p*p*3; F16 as llama.cpp writes it. */
-    add_random(m, "v.patch_embd.weight", VIS_PATCH * VIS_PATCH * 3, VIS_EMBD, 0.05f, 0, GL_TYPE_F16);
+    /* the conv kernel as llama.cpp stores it: ne = [p, p, 3, E] */
+    const int64_t patch_ne[4] = {VIS_PATCH, VIS_PATCH, 3, VIS_EMBD};
+    add_random_shaped(m, "v.patch_embd.weight", VIS_PATCH, VIS_PATCH * 3 * VIS_EMBD, 0.05f, 0, GL_TYPE_F16, patch_ne);
     add_bias(m, "v.patch_embd.bias", VIS_EMBD);
     add_random(m, "v.position_embd.weight", VIS_EMBD, n_pos, 0.02f, 0, GL_TYPE_F32);
     for (int l = 0; l < VIS_LAYERS; l++) {

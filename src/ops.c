@@ -41,22 +41,11 @@ void gl_add_bias(float *y, const float *b, int64_t n, int64_t n_rows) {
         for (int64_t i = 0; i < n; i++) y[i] += b[i];
 }
 
-void gl_silu_mul(float *gate, const float *up, int64_t n) {
-    for (int64_t i = 0; i < n; i++) gate[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
-}
-
-void gl_gelu_erf(float *x, int64_t n) {
-    for (int64_t i = 0; i < n; i++) x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
-}
-
-void gl_gelu_tanh(float *x, int64_t n) {
-    const float c = 0.79788456080286536f; /* sqrt(2/pi) */
-    for (int64_t i = 0; i < n; i++) x[i] = 0.5f * x[i] * (1.0f + tanhf(c * (x[i] + 0.044715f * x[i] * x[i] * x[i])));
-}
-
-void gl_gelu_quick(float *x, int64_t n) {
-    for (int64_t i = 0; i < n; i++) x[i] = x[i] / (1.0f + expf(-1.702f * x[i]));
-}
+/* The activations run on the kernels' vectorised exp (kernels.h). */
+void gl_silu_mul(float *gate, const float *up, int64_t n) { gl_kernels_best()->silu_mul(gate, up, n); }
+void gl_gelu_erf(float *x, int64_t n) { gl_kernels_best()->gelu_erf(x, n); }
+void gl_gelu_tanh(float *x, int64_t n) { gl_kernels_best()->gelu_tanh(x, n); }
+void gl_gelu_quick(float *x, int64_t n) { gl_kernels_best()->gelu_quick(x, n); }
 
 void gl_softmax(float *x, int64_t n) {
     float max = x[0];
@@ -126,8 +115,8 @@ static int64_t visible(const attention_job *a, int64_t i) {
 }
 
 static size_t attention_scratch_floats(int64_t rows, int hd) {
-    /* qs (rows, hd), s (rows, ATT_KEYS), vt (hd, ATT_KEYS), t (rows, hd), o (rows, hd), m, l (rows) */
-    return (size_t)rows * (size_t)hd * 3 + (size_t)rows * ATT_KEYS + (size_t)hd * ATT_KEYS + 2 * (size_t)rows;
+    /* qs (rows, hd), s (rows, ATT_KEYS), o (rows, hd), m, l (rows) */
+    return (size_t)rows * (size_t)hd * 2 + (size_t)rows * ATT_KEYS + 2 * (size_t)rows;
 }
 
 static void attention_item(const attention_job *a, int64_t item, float *scratch) {
@@ -141,9 +130,7 @@ static void attention_item(const attention_job *a, int64_t item, float *scratch)
     int64_t q_stride = (int64_t)a->n_head * hd;
     float *qs = scratch;                        /* (rows, hd) scaled queries */
     float *s = qs + rows * hd;                  /* (rows, ATT_KEYS) scores, then probabilities */
-    float *vt = s + rows * ATT_KEYS;            /* (hd, ATT_KEYS) the value block transposed */
-    float *t = vt + (int64_t)hd * ATT_KEYS;     /* (rows, hd) this block's P.V */
-    float *o = t + rows * hd;                   /* (rows, hd) running unnormalised output */
+    float *o = s + rows * ATT_KEYS;             /* (rows, hd) running unnormalised output */
     float *m = o + rows * hd, *l = m + rows;    /* (rows) running maximum and sum */
     float scale = 1.0f / sqrtf((float)hd);
     for (int64_t i = i0; i < i1; i++) {
@@ -182,14 +169,12 @@ static void attention_item(const attention_job *a, int64_t item, float *scratch)
             if (alpha != 1.0f)
                 for (int e = 0; e < hd; e++) o[r * hd + e] *= alpha;
         }
-        for (int64_t j = 0; j < nk; j++) {
-            const float *vr = a->v + (kb + j) * a->kv_stride + g * hd;
-            for (int e = 0; e < hd; e++) vt[e * nk + j] = vr[e];
-        }
-        gl_gemm_args pv = {.w = vt, .row_bytes = (size_t)nk * sizeof(float), .n_rows = hd, .n = nk, .x = s,
-                           .x_row_bytes = (size_t)nk * sizeof(float), .n_tok = rows, .y = t, .y_stride = hd};
+        /* o += p . V_block: the value block read by columns (row e of the
+         * product's weights is dimension e of every key) */
+        gl_gemm_args pv = {.w = a->v + kb * a->kv_stride + g * hd, .row_bytes = (size_t)a->kv_stride * sizeof(float),
+                           .n_rows = hd, .n = nk, .x = s, .x_row_bytes = (size_t)nk * sizeof(float), .n_tok = rows,
+                           .y = o, .y_stride = hd, .accumulate = 1, .w_columns = 1};
         a->kern->gemm_f32(&pv);
-        for (int64_t e = 0; e < rows * hd; e++) o[e] += t[e];
     }
     if (a->n_split > 1) {
         float *part = a->part + item * a->rows_max * (hd + 2); /* (rows, hd + 2) */

@@ -12,6 +12,9 @@
  *  - float kernels (F32, F16, BF16), dot and gemm: |simd - scalar| <=
  *    4 sqrt(n) eps sum|w*x| with eps = 2^-24, a few times the typical rounding
  *    of two summation orders and well below the effect of dropping one product;
+ *  - activations (GELU tanh/erf/quick, SiLU*up) on [-12, 12] and +-90:
+ *    |simd - scalar| <= 1e-6 max(1, |x|) (the scalar formulas' own rounding,
+ *    e.g. 1 + tanh near -1, is of that order; erf's approximation is 1.5e-7);
  *  - within each version (scalar included), exactly: F16/BF16 widening equals
  *    the scalar conversion, dot_f16/dot_bf16 equal dot_f32 of the widened row.
  * An ISA the CPU lacks is skipped (exit 77 when neither is present). */
@@ -214,6 +217,40 @@ static void check_float_kernel(const gl_kernels *k, int type, int64_t n) {
     free(w);
 }
 
+/* ==== Activations ==== */
+
+static void check_activations(const gl_kernels *k) {
+    enum { N = 1003 };
+    static float x[N], a[N], b[N], up[N];
+    for (int i = 0; i < N; i++) {
+        x[i] = -12.0f + 24.0f * (float)i / (N - 4);
+        up[i] = 1.5f - (float)(i % 7);
+    }
+    x[N - 3] = 90.0f, x[N - 2] = -90.0f, x[N - 1] = 0.0f;
+    void (*const fns[][2])(float *, int64_t) = {{gl_kernels_scalar.gelu_tanh, k->gelu_tanh},
+                                               {gl_kernels_scalar.gelu_erf, k->gelu_erf},
+                                               {gl_kernels_scalar.gelu_quick, k->gelu_quick}};
+    static const char *const names[] = {"gelu_tanh", "gelu_erf", "gelu_quick", "silu_mul"};
+    for (int f = 0; f < 4; f++) {
+        memcpy(a, x, sizeof x);
+        memcpy(b, x, sizeof x);
+        if (f < 3) {
+            fns[f][0](a, N);
+            fns[f][1](b, N);
+        } else {
+            gl_kernels_scalar.silu_mul(a, up, N);
+            k->silu_mul(b, up, N);
+        }
+        int bad = 0;
+        for (int i = 0; i < N; i++) {
+            double tol = 1e-6 * fmax(1.0, fabs(x[i])) * (f == 3 ? fabs(up[i]) + 1 : 1);
+            if (!(fabs((double)a[i] - b[i]) <= tol) && bad++ < 3)
+                fprintf(stderr, "%s %s(%g): %.9g, scalar %.9g\n", k->name, names[f], x[i], b[i], a[i]);
+        }
+        CHECK_MSG(bad == 0, "%s %s: %d values off", k->name, names[f], bad);
+    }
+}
+
 /* ==== Batches ==== */
 
 /* gemm of n_rows x n_tok against the scalar one-row kernel: exact for integer
@@ -277,6 +314,31 @@ static void check_gemm(const gl_kernels *k, int type, int64_t n, int64_t n_rows,
     }
     CHECK_MSG(bad == 0, "%s gemm %s n=%lld rows=%lld toks=%lld: %d outputs differ", k->name,
               gl_type_get(type)->name, (long long)n, (long long)n_rows, (long long)n_tok, bad);
+    if (type == GL_TYPE_F32) {
+        /* the same product with w stored by columns, added to what y holds */
+        float *wc = malloc((size_t)(n * n_rows) * sizeof(float)), *y2 = malloc((size_t)(y_stride * n_tok) * sizeof(float));
+        for (int64_t r = 0; r < n_rows; r++)
+            for (int64_t i = 0; i < n; i++) wc[i * n_rows + r] = ((const float *)(const void *)w)[r * n + i];
+        for (int64_t i = 0; i < y_stride * n_tok; i++) y2[i] = 0.5f * (float)(i % 5);
+        gl_gemm_args c = a;
+        c.w = wc;
+        c.row_bytes = (size_t)n_rows * sizeof(float);
+        c.w_columns = c.accumulate = 1;
+        c.y = y2;
+        gemm_of(k, type)(&c);
+        int bad2 = 0;
+        for (int64_t t = 0; t < n_tok; t++)
+            for (int64_t r = 0; r < n_rows; r++) {
+                double mag = 0.5 * (double)((t * y_stride + r) % 5);
+                for (int64_t i = 0; i < n; i++) mag += fabs((double)wc[i * n_rows + r] * ((const float *)(const void *)(xq + t * xrb))[i]);
+                double want = 0.5 * (double)((t * y_stride + r) % 5) + y[t * y_stride + r];
+                bad2 += !(fabs(y2[t * y_stride + r] - want) <= 8 * sqrt((double)n) * 0x1p-24 * mag);
+            }
+        CHECK_MSG(bad2 == 0, "%s gemm F32 by columns, accumulating, rows=%lld toks=%lld: %d outputs off", k->name,
+                  (long long)n_rows, (long long)n_tok, bad2);
+        free(wc);
+        free(y2);
+    }
     free(w);
     free(x);
     free(xq);
@@ -294,6 +356,7 @@ int main(void) {
         }
         if (isa != GL_ISA_SCALAR) ran++;
         check_quantisers(k);
+        check_activations(k);
         /* 32-element types: fewer than 8 blocks, exact multiples of 8, tails */
         static const int64_t n32[] = {32, 96, 256, 288, 576, 2080};
         static const int64_t n256[] = {256, 512, 2304};

@@ -18,6 +18,7 @@ static const command commands[] = {
     {"generate", cli_generate, "continue or answer a text prompt"},
     {"embed", cli_embed, "write an image's embeddings (or pixels) as .npy"},
     {"info", cli_info, "show what a GGUF model file holds"},
+    {"bench", cli_bench, "measure speed beside the machine's limits, or write a benchmark model"},
     {"tokenize", cli_tokenize, "show the token ids of a text under a model's tokenizer"},
 };
 

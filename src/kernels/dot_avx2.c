@@ -313,15 +313,23 @@ static void bf16_to_f32(const void *w, float *out, int64_t n) {
 static void gemm_float_row(const float *w, int64_t r, const gl_gemm_args *a) {
     int64_t xs = (int64_t)(a->x_row_bytes / sizeof(float)), t = 0;
     const float *x = a->x;
+    float *y = a->y + r;
     for (; t + 4 <= a->n_tok; t += 4) {
         float out[4];
         dot_f32_x4(w, x + t * xs, xs, out, a->n);
-        for (int k = 0; k < 4; k++) a->y[(t + k) * a->y_stride + r] = out[k];
+        for (int k = 0; k < 4; k++) y[(t + k) * a->y_stride] = a->accumulate ? y[(t + k) * a->y_stride] + out[k] : out[k];
     }
-    for (; t < a->n_tok; t++) a->y[t * a->y_stride + r] = dot_f32(w, x + t * xs, a->n);
+    for (; t < a->n_tok; t++) {
+        float d = dot_f32(w, x + t * xs, a->n);
+        y[t * a->y_stride] = a->accumulate ? y[t * a->y_stride] + d : d;
+    }
 }
 
 static void gemm_f32(const gl_gemm_args *a) {
+    if (a->w_columns) {
+        gl_gemm_f32_columns(a);
+        return;
+    }
     for (int64_t r = 0; r < a->n_rows; r++)
         gemm_float_row((const float *)((const char *)a->w + (size_t)r * a->row_bytes), r, a);
 }
@@ -367,6 +375,83 @@ static float exp_shift(float *x, int64_t n, float shift) {
     return sum;
 }
 
+/* ==== Activations ==== */
+
+/* x / (1 + exp(-k x)), i.e. x * sigmoid(k x); exp overflows to +inf for very
+ * negative x, giving -0 or 0 as the function's limit. */
+static inline __m256 x_sigmoid8(__m256 x, __m256 kx) {
+    __m256 e = simd_exp8(_mm256_sub_ps(_mm256_setzero_ps(), kx));
+    return _mm256_div_ps(x, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
+}
+
+/* erf(x), Abramowitz and Stegun 7.1.26: |error| <= 1.5e-7. */
+static inline __m256 erf8(__m256 x) {
+    __m256 sign = _mm256_and_ps(x, _mm256_set1_ps(-0.0f)), a = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x);
+    __m256 t = _mm256_div_ps(_mm256_set1_ps(1.0f), _mm256_fmadd_ps(_mm256_set1_ps(0.3275911f), a, _mm256_set1_ps(1.0f)));
+    __m256 p = _mm256_set1_ps(1.061405429f);
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-1.453152027f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.421413741f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.284496736f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.254829592f));
+    p = _mm256_mul_ps(p, t);
+    __m256 e = simd_exp8(_mm256_sub_ps(_mm256_setzero_ps(), _mm256_mul_ps(a, a)));
+    return _mm256_or_ps(sign, _mm256_fnmadd_ps(p, e, _mm256_set1_ps(1.0f)));
+}
+
+#define ACTIVATION8(name, body, scalar)                                      \
+    static void name(float *x, int64_t n) {                                  \
+        int64_t i = 0;                                                       \
+        for (; i + 8 <= n; i += 8) {                                         \
+            __m256 v = _mm256_loadu_ps(x + i);                               \
+            _mm256_storeu_ps(x + i, body);                                   \
+        }                                                                    \
+        for (; i < n; i++) x[i] = scalar;                                    \
+    }
+
+ACTIVATION8(gelu_tanh,
+            x_sigmoid8(v, _mm256_mul_ps(_mm256_set1_ps(1.5957691216057308f),
+                                        _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(0.044715f), v),
+                                                        _mm256_mul_ps(v, v), v))),
+            x[i] / (1.0f + expf(-1.5957691216057308f * (x[i] + 0.044715f * x[i] * x[i] * x[i]))))
+ACTIVATION8(gelu_erf,
+            _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), v),
+                          _mm256_add_ps(_mm256_set1_ps(1.0f), erf8(_mm256_mul_ps(v, _mm256_set1_ps(0.70710678118654752f))))),
+            0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f)))
+ACTIVATION8(gelu_quick, x_sigmoid8(v, _mm256_mul_ps(_mm256_set1_ps(1.702f), v)), x[i] / (1.0f + expf(-1.702f * x[i])))
+
+static void silu_mul(float *gate, const float *up, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 g = _mm256_loadu_ps(gate + i);
+        _mm256_storeu_ps(gate + i, _mm256_mul_ps(x_sigmoid8(g, g), _mm256_loadu_ps(up + i)));
+    }
+    for (; i < n; i++) gate[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
+}
+
+/* ==== Throughput probes ==== */
+
+/* Twelve independent chains cover the FMA latency (4-5 cycles) on two ports. */
+static double probe_f32(int64_t iters, float *sink) {
+    __m256 a[12], m = _mm256_set1_ps(0.999f), c = _mm256_set1_ps(0.001f);
+    for (int j = 0; j < 12; j++) a[j] = _mm256_set1_ps((float)j);
+    for (int64_t i = 0; i < iters; i++)
+        for (int j = 0; j < 12; j++) a[j] = _mm256_fmadd_ps(a[j], m, c);
+    for (int j = 1; j < 12; j++) a[0] = _mm256_add_ps(a[0], a[j]);
+    *sink = simd_sum8_ps(a[0]);
+    return 12.0 * 8 * 2 * (double)iters;
+}
+
+/* maddubs + madd: 32 byte products per pair of instructions. */
+static double probe_i8(int64_t iters, int32_t *sink) {
+    __m256i a[8], u = _mm256_set1_epi8(3), s = _mm256_set1_epi8(-2), one = _mm256_set1_epi16(1);
+    for (int j = 0; j < 8; j++) a[j] = _mm256_set1_epi32(j);
+    for (int64_t i = 0; i < iters; i++)
+        for (int j = 0; j < 8; j++) a[j] = _mm256_add_epi32(a[j], _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), one));
+    for (int j = 1; j < 8; j++) a[0] = _mm256_add_epi32(a[0], a[j]);
+    *sink = simd_sum_epi32(a[0]);
+    return 8.0 * 32 * 2 * (double)iters;
+}
+
 const gl_kernels gl_kernels_avx2 = {
     .name = "avx2",
     .quantize_q8a = gl_quantize_q8a_avx2,
@@ -388,6 +473,12 @@ const gl_kernels gl_kernels_avx2 = {
     .gemm_f16 = gemm_f16,
     .gemm_bf16 = gemm_bf16,
     .exp_shift = exp_shift,
+    .gelu_tanh = gelu_tanh,
+    .gelu_erf = gelu_erf,
+    .gelu_quick = gelu_quick,
+    .silu_mul = silu_mul,
+    .probe_f32 = probe_f32,
+    .probe_i8 = probe_i8,
     .f16_to_f32 = f16_to_f32,
     .bf16_to_f32 = bf16_to_f32,
 };

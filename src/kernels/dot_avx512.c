@@ -377,22 +377,37 @@ static float dot_bf16(const void *w, const float *x, int64_t n) { return dot_flo
 #define NRF 12
 #define KCF 256
 
-typedef __m512 (*load16_idx_fn)(const uint8_t *w, __m512i idx, __mmask16 m, int64_t i, __m512 *second);
+typedef __m512 (*load16_idx_fn)(const uint8_t *w, size_t row_bytes, __m512i idx, __mmask16 m, int64_t i,
+                                __m512 *second);
 
 /* Columns i (and, for 16-bit types, i+1 into *second) of 16 rows. */
-static inline __m512 gather_f32(const uint8_t *w, __m512i idx, __mmask16 m, int64_t i, __m512 *second) {
+static inline __m512 gather_f32(const uint8_t *w, size_t row_bytes, __m512i idx, __mmask16 m, int64_t i,
+                            __m512 *second) {
+    (void)row_bytes;
     (void)second;
     return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, idx, w + 4 * i, 1);
 }
-static inline __m512 gather_f16(const uint8_t *w, __m512i idx, __mmask16 m, int64_t i, __m512 *second) {
+static inline __m512 gather_f16(const uint8_t *w, size_t row_bytes, __m512i idx, __mmask16 m, int64_t i,
+                            __m512 *second) {
+    (void)row_bytes;
     __m512i v = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, idx, w + 2 * i, 1);
     *second = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(v, 16)));
     return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(v));
 }
-static inline __m512 gather_bf16(const uint8_t *w, __m512i idx, __mmask16 m, int64_t i, __m512 *second) {
+static inline __m512 gather_bf16(const uint8_t *w, size_t row_bytes, __m512i idx, __mmask16 m, int64_t i,
+                            __m512 *second) {
+    (void)row_bytes;
     __m512i v = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, idx, w + 2 * i, 1);
     *second = _mm512_castsi512_ps(_mm512_and_si512(v, _mm512_set1_epi32((int)0xffff0000u)));
     return _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
+}
+
+/* w_columns: element (r, k) at w + k * row_bytes + 4r, so a packed vector is
+ * a plain load. */
+static inline __m512 load_column_f32(const uint8_t *w, size_t row_bytes, __m512i idx, __mmask16 m, int64_t i,
+                                     __m512 *second) {
+    (void)idx, (void)second;
+    return _mm512_maskz_loadu_ps(m, w + (size_t)i * row_bytes);
 }
 
 /* Packs columns [k0, k1) of rows 0..nr-1 (row_bytes apart) as [k][16] f32;
@@ -404,7 +419,7 @@ static inline __attribute__((always_inline)) void pack_float(load16_idx_fn gathe
     __mmask16 m = (__mmask16)((1u << nr) - 1);
     for (int64_t i = k0; i < k1; i += 4 / elem_bytes) {
         __m512 second;
-        _mm512_store_ps(p + 16 * (i - k0), gather(w, idx, m, i, &second));
+        _mm512_store_ps(p + 16 * (i - k0), gather(w, row_bytes, idx, m, i, &second));
         if (elem_bytes == 2) _mm512_store_ps(p + 16 * (i - k0 + 1), second);
     }
 }
@@ -419,7 +434,8 @@ static inline __attribute__((always_inline)) void tile_float(const float *panel,
     __m512 f[MR][NRF];
     for (int r = 0; r < mr; r++)
         for (int t = 0; t < nt; t++)
-            f[r][t] = k0 ? _mm512_maskz_loadu_ps(mask[r], a->y + (t0 + t) * a->y_stride + r0 + 16 * r) : _mm512_setzero_ps();
+            f[r][t] = k0 || a->accumulate ? _mm512_maskz_loadu_ps(mask[r], a->y + (t0 + t) * a->y_stride + r0 + 16 * r)
+                                          : _mm512_setzero_ps();
     for (int64_t i = 0; i < k1 - k0; i++) {
         __m512 wv[MR];
         for (int r = 0; r < mr; r++) wv[r] = _mm512_load_ps(panel + r * 16 * KCF + 16 * i);
@@ -446,7 +462,7 @@ static void tile_float_any(const float *panel, int mr, int nt, const gl_gemm_arg
     }
 }
 
-static inline __attribute__((always_inline)) void gemm_float(load16_idx_fn gather, int elem_bytes,
+static inline __attribute__((always_inline)) void gemm_float(load16_idx_fn gather, int elem_bytes, int columns,
                                                               const gl_gemm_args *a) {
     _Alignas(64) float panel[MR * 16 * KCF]; /* (MR, KCF, 16) */
     for (int64_t r0 = 0; r0 < a->n_rows; r0 += 16 * MR) {
@@ -460,9 +476,11 @@ static inline __attribute__((always_inline)) void gemm_float(load16_idx_fn gathe
         }
         for (int64_t k0 = 0; k0 < a->n; k0 += KCF) {
             int64_t k1 = k0 + KCF < a->n ? k0 + KCF : a->n;
-            for (int r = 0; r < mr; r++)
-                pack_float(gather, elem_bytes, (const uint8_t *)a->w + (size_t)(r0 + 16 * r) * a->row_bytes,
-                           a->row_bytes, nr[r], k0, k1, panel + r * 16 * KCF);
+            for (int r = 0; r < mr; r++) {
+                size_t first = (size_t)(r0 + 16 * r) * (columns ? sizeof(float) : a->row_bytes);
+                pack_float(gather, elem_bytes, (const uint8_t *)a->w + first, a->row_bytes, nr[r], k0, k1,
+                           panel + r * 16 * KCF);
+            }
             for (int64_t t0 = 0; t0 < a->n_tok; t0 += NRF) {
                 int nt = a->n_tok - t0 < NRF ? (int)(a->n_tok - t0) : NRF;
                 tile_float_any(panel, mr, nt, a, t0, k0, k1, r0, mask);
@@ -472,14 +490,19 @@ static inline __attribute__((always_inline)) void gemm_float(load16_idx_fn gathe
 }
 
 /* 16-bit rows of odd length go row by row (dot_*), whatever the batch. */
-static void gemm_f32(const gl_gemm_args *a) { gemm_float(gather_f32, 4, a); }
+static void gemm_f32(const gl_gemm_args *a) {
+    if (a->w_columns)
+        gemm_float(load_column_f32, 4, 1, a);
+    else
+        gemm_float(gather_f32, 4, 0, a);
+}
 
 GL_GEMM_BY_DOTS(gemm_f16_by_dots, dot_f16, float)
 static void gemm_f16(const gl_gemm_args *a) {
     if (a->n % 2)
         gemm_f16_by_dots(a);
     else
-        gemm_float(gather_f16, 2, a);
+        gemm_float(gather_f16, 2, 0, a);
 }
 
 GL_GEMM_BY_DOTS(gemm_bf16_by_dots, dot_bf16, float)
@@ -487,7 +510,7 @@ static void gemm_bf16(const gl_gemm_args *a) {
     if (a->n % 2)
         gemm_bf16_by_dots(a);
     else
-        gemm_float(gather_bf16, 2, a);
+        gemm_float(gather_bf16, 2, 0, a);
 }
 
 /* simd_exp8's polynomial, 16 lanes, scaling by 2^n with vscalefps. */
@@ -526,6 +549,77 @@ static float exp_shift(float *x, int64_t n, float shift) {
     return _mm512_reduce_add_ps(acc);
 }
 
+/* ==== Activations (dot_avx2.c's formulas, 16 lanes) ==== */
+
+static inline __m512 x_sigmoid16(__m512 x, __m512 kx) {
+    __m512 e = exp16(_mm512_sub_ps(_mm512_setzero_ps(), kx));
+    return _mm512_div_ps(x, _mm512_add_ps(_mm512_set1_ps(1.0f), e));
+}
+
+static inline __m512 erf16(__m512 x) {
+    __m512 a = _mm512_abs_ps(x);
+    __m512 t = _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_fmadd_ps(_mm512_set1_ps(0.3275911f), a, _mm512_set1_ps(1.0f)));
+    __m512 p = _mm512_set1_ps(1.061405429f);
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-1.453152027f));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.421413741f));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-0.284496736f));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.254829592f));
+    p = _mm512_mul_ps(p, t);
+    __m512 e = exp16(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_mul_ps(a, a)));
+    __m512 r = _mm512_fnmadd_ps(p, e, _mm512_set1_ps(1.0f));
+    return _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(r),
+                                               _mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32(INT32_MIN))));
+}
+
+#define ACTIVATION16(name, body)                                             \
+    static void name(float *x, int64_t n) {                                  \
+        for (int64_t i = 0; i < n; i += 16) {                                \
+            __mmask16 m = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1); \
+            __m512 v = _mm512_maskz_loadu_ps(m, x + i);                      \
+            _mm512_mask_storeu_ps(x + i, m, body);                           \
+        }                                                                    \
+    }
+
+ACTIVATION16(gelu_tanh, x_sigmoid16(v, _mm512_mul_ps(_mm512_set1_ps(1.5957691216057308f),
+                                                     _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(0.044715f), v),
+                                                                     _mm512_mul_ps(v, v), v))))
+ACTIVATION16(gelu_erf, _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), v),
+                                     _mm512_add_ps(_mm512_set1_ps(1.0f),
+                                                   erf16(_mm512_mul_ps(v, _mm512_set1_ps(0.70710678118654752f))))))
+ACTIVATION16(gelu_quick, x_sigmoid16(v, _mm512_mul_ps(_mm512_set1_ps(1.702f), v)))
+
+static void silu_mul(float *gate, const float *up, int64_t n) {
+    for (int64_t i = 0; i < n; i += 16) {
+        __mmask16 m = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
+        __m512 g = _mm512_maskz_loadu_ps(m, gate + i);
+        _mm512_mask_storeu_ps(gate + i, m, _mm512_mul_ps(x_sigmoid16(g, g), _mm512_maskz_loadu_ps(m, up + i)));
+    }
+}
+
+/* ==== Throughput probes ==== */
+
+/* Twelve independent chains cover the latency (4 cycles) on two ports. */
+static double probe_f32(int64_t iters, float *sink) {
+    __m512 a[12], m = _mm512_set1_ps(0.999f), c = _mm512_set1_ps(0.001f);
+    for (int j = 0; j < 12; j++) a[j] = _mm512_set1_ps((float)j);
+    for (int64_t i = 0; i < iters; i++)
+        for (int j = 0; j < 12; j++) a[j] = _mm512_fmadd_ps(a[j], m, c);
+    for (int j = 1; j < 12; j++) a[0] = _mm512_add_ps(a[0], a[j]);
+    *sink = _mm512_reduce_add_ps(a[0]);
+    return 12.0 * 16 * 2 * (double)iters;
+}
+
+/* vpdpbusd: 64 byte products per instruction. */
+static double probe_i8(int64_t iters, int32_t *sink) {
+    __m512i a[12], u = _mm512_set1_epi8(3), s = _mm512_set1_epi8(-2);
+    for (int j = 0; j < 12; j++) a[j] = _mm512_set1_epi32(j);
+    for (int64_t i = 0; i < iters; i++)
+        for (int j = 0; j < 12; j++) a[j] = _mm512_dpbusd_epi32(a[j], u, s);
+    for (int j = 1; j < 12; j++) a[0] = _mm512_add_epi32(a[0], a[j]);
+    *sink = _mm512_reduce_add_epi32(a[0]);
+    return 12.0 * 64 * 2 * (double)iters;
+}
+
 static void f16_to_f32(const void *w, float *out, int64_t n) {
     int64_t i = 0;
     for (; i + 16 <= n; i += 16) _mm512_storeu_ps(out + i, load16_f16(w, i));
@@ -559,6 +653,12 @@ const gl_kernels gl_kernels_avx512 = {
     .gemm_f16 = gemm_f16,
     .gemm_bf16 = gemm_bf16,
     .exp_shift = exp_shift,
+    .gelu_tanh = gelu_tanh,
+    .gelu_erf = gelu_erf,
+    .gelu_quick = gelu_quick,
+    .silu_mul = silu_mul,
+    .probe_f32 = probe_f32,
+    .probe_i8 = probe_i8,
     .f16_to_f32 = f16_to_f32,
     .bf16_to_f32 = bf16_to_f32,
 };

@@ -196,6 +196,43 @@ static float exp_shift(float *x, int64_t n, float shift) {
     return sum;
 }
 
+/* ==== Activations ==== */
+
+static void gelu_tanh(float *x, int64_t n) {
+    const float c = 0.79788456080286536f; /* sqrt(2/pi) */
+    for (int64_t i = 0; i < n; i++) x[i] = 0.5f * x[i] * (1.0f + tanhf(c * (x[i] + 0.044715f * x[i] * x[i] * x[i])));
+}
+
+static void gelu_erf(float *x, int64_t n) {
+    for (int64_t i = 0; i < n; i++) x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
+}
+
+static void gelu_quick(float *x, int64_t n) {
+    for (int64_t i = 0; i < n; i++) x[i] = x[i] / (1.0f + expf(-1.702f * x[i]));
+}
+
+static void silu_mul(float *gate, const float *up, int64_t n) {
+    for (int64_t i = 0; i < n; i++) gate[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
+}
+
+/* ==== Throughput probes ==== */
+
+static double probe_f32(int64_t iters, float *sink) {
+    float a[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    for (int64_t i = 0; i < iters; i++)
+        for (int j = 0; j < 8; j++) a[j] = a[j] * 0.999f + 0.001f;
+    *sink = a[0] + a[7];
+    return 16.0 * (double)iters;
+}
+
+static double probe_i8(int64_t iters, int32_t *sink) {
+    int32_t a[8] = {0};
+    for (int64_t i = 0; i < iters; i++)
+        for (int j = 0; j < 8; j++) a[j] += (int8_t)(i + j) * 3;
+    *sink = a[0] + a[7];
+    return 16.0 * (double)iters;
+}
+
 /* ==== Batches: the one-row kernels, row by row ==== */
 
 GL_GEMM_BY_DOTS(gemm_q8_0, dot_q8_0, gl_block_q8a)
@@ -203,7 +240,13 @@ GL_GEMM_BY_DOTS(gemm_q4_0, dot_q4_0, gl_block_q8a)
 GL_GEMM_BY_DOTS(gemm_q4_k, dot_q4_k, gl_block_q8k)
 GL_GEMM_BY_DOTS(gemm_q5_k, dot_q5_k, gl_block_q8k)
 GL_GEMM_BY_DOTS(gemm_q6_k, dot_q6_k, gl_block_q8k)
-GL_GEMM_BY_DOTS(gemm_f32, dot_f32, float)
+GL_GEMM_BY_DOTS(gemm_f32_rows, dot_f32, float)
+static void gemm_f32(const gl_gemm_args *a) {
+    if (a->w_columns)
+        gl_gemm_f32_columns(a);
+    else
+        gemm_f32_rows(a);
+}
 GL_GEMM_BY_DOTS(gemm_f16, dot_f16, float)
 GL_GEMM_BY_DOTS(gemm_bf16, dot_bf16, float)
 
@@ -228,6 +271,12 @@ const gl_kernels gl_kernels_scalar = {
     .gemm_f16 = gemm_f16,
     .gemm_bf16 = gemm_bf16,
     .exp_shift = exp_shift,
+    .gelu_tanh = gelu_tanh,
+    .gelu_erf = gelu_erf,
+    .gelu_quick = gelu_quick,
+    .silu_mul = silu_mul,
+    .probe_f32 = probe_f32,
+    .probe_i8 = probe_i8,
     .f16_to_f32 = f16_to_f32,
     .bf16_to_f32 = bf16_to_f32,
 };

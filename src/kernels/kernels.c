@@ -36,3 +36,16 @@ const gl_kernels *gl_kernels_best(void) {
 /* The largest user is the blocked float GEMM of dot_avx512.c: two panels of
  * 16 rows widened to f32 (128 bytes per element); 64 more for alignment. */
 size_t gl_gemm_scratch_bytes(int64_t n) { return (size_t)n * 128 + 64; }
+
+void gl_gemm_f32_columns(const gl_gemm_args *a) {
+    for (int64_t t = 0; t < a->n_tok; t++) {
+        const float *x = (const float *)(const void *)((const char *)a->x + (size_t)t * a->x_row_bytes);
+        for (int64_t r = 0; r < a->n_rows; r++) {
+            float sum = 0;
+            for (int64_t k = 0; k < a->n; k++)
+                sum += *(const float *)(const void *)((const char *)a->w + (size_t)k * a->row_bytes + (size_t)r * 4) * x[k];
+            float *y = &a->y[t * a->y_stride + r];
+            *y = a->accumulate ? *y + sum : sum;
+        }
+    }
+}

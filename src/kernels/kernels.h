@@ -69,6 +69,9 @@ typedef struct {
     float *y;           /* (n_tok, y_stride) */
     int64_t y_stride;
     void *scratch;
+    /* F32 only (gemm_f32): */
+    int accumulate;     /* y += product, instead of y = product */
+    int w_columns;      /* w stored by columns: element (r, k) at w + k * row_bytes + r * 4 */
 } gl_gemm_args;
 
 typedef void (*gl_gemm_fn)(const gl_gemm_args *a);
@@ -99,6 +102,19 @@ typedef struct gl_kernels {
     /* x[i] = exp(x[i] - shift) for i < n; returns the sum of the new x.
      * SIMD versions use a polynomial within 2 ulp of expf; exp of -inf is 0. */
     float (*exp_shift)(float *x, int64_t n, float shift);
+    /* Activations in place, as ops.h defines them; the SIMD versions use
+     * x * sigmoid(2u) for 0.5 x (1 + tanh u) and a rational erf within
+     * 1.5e-7, and agree with the scalar ones to a few float roundings. */
+    void (*gelu_tanh)(float *x, int64_t n);
+    void (*gelu_erf)(float *x, int64_t n);
+    void (*gelu_quick)(float *x, int64_t n);
+    void (*silu_mul)(float *gate, const float *up, int64_t n); /* gate = silu(gate) * up */
+    /* Throughput probes (glimpse bench): iters rounds of independent
+     * multiply-adds with no memory traffic; each returns the operations done
+     * (2 per multiply-add), F32 FMA and int8 dot products (VNNI where the
+     * version has it). sink keeps the work from being optimised away. */
+    double (*probe_f32)(int64_t iters, float *sink);
+    double (*probe_i8)(int64_t iters, int32_t *sink);
     /* Exact widening of a row. */
     void (*f16_to_f32)(const void *w, float *out, int64_t n);
     void (*bf16_to_f32)(const void *w, float *out, int64_t n);
@@ -126,16 +142,21 @@ static inline int gl_nearest_int(float v) {
     return (t.i & 0x007fffff) - 0x00400000;
 }
 
+/* gemm_f32 for w_columns, element by element (the scalar and AVX2 versions). */
+void gl_gemm_f32_columns(const gl_gemm_args *a);
+
 /* A gemm made of one-row kernels, for the versions and types without a
  * blocked one: ROW_DOT(w_row, x_token, n) must return the row's float. */
 #define GL_GEMM_BY_DOTS(name, row_dot, xtype)                                                        \
     static void name(const gl_gemm_args *a) {                                                        \
         for (int64_t r = 0; r < a->n_rows; r++) {                                                   \
             const void *wr = (const char *)a->w + (size_t)r * a->row_bytes;                          \
-            for (int64_t t = 0; t < a->n_tok; t++)                                                   \
-                a->y[t * a->y_stride + r] =                                                          \
-                    row_dot(wr, (const xtype *)(const void *)((const char *)a->x + (size_t)t * a->x_row_bytes), \
-                            a->n);                                                                   \
+            for (int64_t t = 0; t < a->n_tok; t++) {                                                 \
+                float *y = &a->y[t * a->y_stride + r];                                               \
+                float d = row_dot(wr, (const xtype *)(const void *)((const char *)a->x + (size_t)t * a->x_row_bytes), \
+                                  a->n);                                                             \
+                *y = a->accumulate ? *y + d : d;                                                     \
+            }                                                                                        \
         }                                                                                            \
     }
 
