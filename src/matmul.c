@@ -12,12 +12,14 @@
  * The products themselves are the kernels' gemm functions, blocked for
  * batches and row-at-a-time for one token.
  *
- * Each thread takes a range of output rows (a multiple of 16, the kernels'
- * panel height); tokens are visited in chunks small enough for their
- * activations to stay in L2 while a thread's weight rows stream past. Every
+ * The work is cut into pieces of ROW_CHUNK output rows (a multiple of 16,
+ * the kernels' panel height) times a chunk of tokens small enough for its
+ * activations to stay in L2 while the weight rows stream past; threads take
+ * pieces from a shared counter, token chunk by token chunk, so a thread
+ * slowed by other work on the machine does not hold the others up. Every
  * output element is computed by one thread with one kernel, so results do
- * not depend on the number of threads, and for integer types not on the
- * batch either (kernels.h's exactness contract).
+ * not depend on the number or speed of threads, and for integer types not
+ * on the batch either (kernels.h's exactness contract).
  *
  * One token (decoding) allocates nothing: its quantised activations live on
  * the caller's stack and the one-token kernels need no scratch. */
@@ -28,6 +30,7 @@
 
 #include <cblas.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 #include <strings.h>
@@ -37,6 +40,9 @@
 #define CHUNK_BYTES (1024 * 1024)
 /* Rows converted to F32 at a time for types without a kernel. */
 #define CONVERT_ROWS 32
+/* Output rows per piece of work: decoding SmolVLM's 576-row matrices gives
+ * 9 pieces, enough to even out two threads. */
+#define ROW_CHUNK 64
 /* Quantised activations of one token up to this size stay on the stack:
  * rows of 16384 elements take 20 KB as gl_block_q8a. */
 #define STACK_XQ_BYTES (24 * 1024)
@@ -58,6 +64,8 @@ typedef struct {
     char *scratch;      /* (nth, scratch_bytes) per-thread gemm scratch, 64-byte aligned, or NULL */
     size_t scratch_bytes;
     void *scratch_alloc; /* what scratch points into */
+    int64_t tok_chunk;  /* tokens per piece */
+    atomic_long next;   /* the next piece: token chunk * row chunks + row chunk */
 } matmul_job;
 
 static gl_gemm_fn gemm_for(const gl_kernels *k, int type) {
@@ -102,35 +110,24 @@ static void quantize_tokens(void *p, int ith, int nth) {
     }
 }
 
-/* Thread ith's rows: near-equal ranges in whole panels of 16. */
-static void split_rows(int64_t n_rows, int ith, int nth, int64_t *begin, int64_t *end) {
-    long b, e;
-    gl_split_range((long)((n_rows + 15) / 16), ith, nth, &b, &e);
-    *begin = 16 * (int64_t)b < n_rows ? 16 * (int64_t)b : n_rows;
-    *end = 16 * (int64_t)e < n_rows ? 16 * (int64_t)e : n_rows;
-}
-
-static void matmul_rows(void *p, int ith, int nth) {
+static void matmul_pieces(void *p, int ith, int nth) {
+    (void)nth;
     matmul_job *job = p;
     const gl_tensor *w = job->w;
     int64_t n_in = w->ne[0], n_out = w->ne[1];
-    int64_t begin, end;
-    split_rows(n_out, ith, nth, &begin, &end);
-    if (begin >= end) return;
+    int64_t row_chunks = (n_out + ROW_CHUNK - 1) / ROW_CHUNK;
+    int64_t n_pieces = row_chunks * ((job->n_tok + job->tok_chunk - 1) / job->tok_chunk);
     char *scratch = job->scratch ? job->scratch + (size_t)ith * job->scratch_bytes : NULL;
     gl_gemm_args a = {.n = n_in, .y_stride = n_out, .scratch = scratch};
-    if (job->xq) {
-        a.x_row_bytes = job->xq_row_bytes;
-    } else {
-        a.x_row_bytes = (size_t)n_in * sizeof(float);
-    }
-    int64_t chunk = (int64_t)(CHUNK_BYTES / a.x_row_bytes);
-    if (chunk < 1) chunk = 1;
+    a.x_row_bytes = job->xq ? job->xq_row_bytes : (size_t)n_in * sizeof(float);
     /* PATH_CONVERT: rows converted into the scratch after the gemm's own part */
-    float *wide = NULL;
-    if (job->path == PATH_CONVERT) wide = (float *)(scratch + gl_gemm_scratch_bytes(n_in));
-    for (int64_t t0 = 0; t0 < job->n_tok; t0 += chunk) {
-        a.n_tok = job->n_tok - t0 < chunk ? job->n_tok - t0 : chunk;
+    float *wide = job->path == PATH_CONVERT ? (float *)(scratch + gl_gemm_scratch_bytes(n_in)) : NULL;
+    for (;;) {
+        int64_t piece = atomic_fetch_add_explicit(&job->next, 1, memory_order_relaxed);
+        if (piece >= n_pieces) break;
+        int64_t t0 = piece / row_chunks * job->tok_chunk, begin = piece % row_chunks * ROW_CHUNK;
+        int64_t end = begin + ROW_CHUNK < n_out ? begin + ROW_CHUNK : n_out;
+        a.n_tok = job->n_tok - t0 < job->tok_chunk ? job->n_tok - t0 : job->tok_chunk;
         a.x = job->xq ? (const char *)job->xq + (size_t)t0 * job->xq_row_bytes : (const void *)(job->x + t0 * n_in);
         if (job->path != PATH_CONVERT) {
             a.w = gl_tensor_row(w, begin);
@@ -250,7 +247,10 @@ int gl_matmul_with(const gl_kernels *k, const gl_tensor *w, const float *x, floa
             gl_pool_run(pool, quantize_tokens, &job);
         }
     }
-    gl_pool_run(pool, matmul_rows, &job);
+    job.tok_chunk = (int64_t)(CHUNK_BYTES / (job.xq ? job.xq_row_bytes : (size_t)n_in * sizeof(float)));
+    if (job.tok_chunk < 1) job.tok_chunk = 1;
+    atomic_init(&job.next, 0);
+    gl_pool_run(pool, matmul_pieces, &job);
     if (job.xq != xq_stack) gl_free(job.xq);
     gl_free(job.scratch_alloc);
     return 0;

@@ -6,6 +6,7 @@
 #include "mem.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <string.h>
 
 void gl_rmsnorm(float *out, const float *x, const float *w, int64_t n, int64_t n_rows, float eps) {
@@ -103,6 +104,7 @@ typedef struct {
     int64_t split_keys;
     int64_t rows_max;
     float *part;         /* (n_items, rows_max, head_dim + 2): O, m, l per row when n_split > 1 */
+    atomic_long next;    /* the next item to take */
     char *scratch;       /* (nth, scratch_bytes) */
     size_t scratch_bytes;
 } attention_job;
@@ -158,8 +160,7 @@ static void attention_item(const attention_job *a, int64_t item, float *scratch)
                 memset(sr, 0, sizeof(float) * (size_t)nk);
                 continue;
             }
-            float mx = sr[0];
-            for (int64_t j = 1; j < nv; j++) mx = sr[j] > mx ? sr[j] : mx;
+            float mx = a->kern->max_f32(sr, nv);
             float m_new = mx > m[r] ? mx : m[r];
             float alpha = expf(m[r] - m_new); /* 0 for the first block */
             float sum = a->kern->exp_shift(sr, nv, m_new);
@@ -192,12 +193,16 @@ static void attention_item(const attention_job *a, int64_t item, float *scratch)
     }
 }
 
+/* Threads take items from a shared counter (see matmul.c). */
 static void attention_items(void *p, int ith, int nth) {
+    (void)nth;
     attention_job *a = p;
-    long begin, end;
-    gl_split_range((long)(a->n_head_kv * a->n_qblk * a->n_split), ith, nth, &begin, &end);
     float *scratch = (float *)(void *)(a->scratch + (size_t)ith * a->scratch_bytes);
-    for (long item = begin; item < end; item++) attention_item(a, item, scratch);
+    for (;;) {
+        long item = atomic_fetch_add_explicit(&a->next, 1, memory_order_relaxed);
+        if (item >= a->n_head_kv * a->n_qblk * a->n_split) break;
+        attention_item(a, item, scratch);
+    }
 }
 
 /* Combines the key ranges of each (KV head, query block) row. */
@@ -258,6 +263,7 @@ int gl_attention(float *out, const float *q, int64_t n_q, const float *k, const 
         gl_free(a.part);
         return -1;
     }
+    atomic_init(&a.next, 0);
     gl_pool_run(pool, attention_items, &a);
     if (a.n_split > 1) attention_merge(&a);
     gl_free(a.scratch);

@@ -10,6 +10,7 @@
 #include "mem.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <unistd.h>
 
@@ -22,8 +23,11 @@
 
 /* Polls before sleeping: a pause is 10-140 cycles, so this is roughly
  * 0.1-1 ms, longer than the gaps between the jobs of one forward pass and
- * short enough not to burn a core when the pool is idle. */
+ * short enough not to burn a core when the pool is idle. After the first
+ * YIELD_AFTER polls each poll also yields, so that on a machine with more
+ * runnable threads than cores the thread being waited for gets the core. */
 #define SPIN_POLLS 8192
+#define YIELD_AFTER 1024
 
 struct gl_pool {
     int n_threads;
@@ -50,7 +54,10 @@ static void wait_for_job(gl_pool *pool, unsigned long seen) {
         if (atomic_load_explicit(&pool->generation, memory_order_acquire) != seen ||
             atomic_load_explicit(&pool->shutdown, memory_order_acquire))
             return;
-        cpu_relax();
+        if (i < YIELD_AFTER)
+            cpu_relax();
+        else
+            sched_yield();
     }
     pthread_mutex_lock(&pool->lock);
     while (!atomic_load(&pool->shutdown) && atomic_load(&pool->generation) == seen)
@@ -145,8 +152,12 @@ void gl_pool_run(gl_pool *pool, gl_task_fn fn, void *ctx) {
     pthread_cond_broadcast(&pool->wake);
     pthread_mutex_unlock(&pool->lock);
     fn(ctx, 0, pool->n_threads);
-    int spins = 0;
-    while (atomic_load_explicit(&pool->pending, memory_order_acquire) > 0 && spins++ < SPIN_POLLS) cpu_relax();
+    for (int i = 0; i < SPIN_POLLS && atomic_load_explicit(&pool->pending, memory_order_acquire) > 0; i++) {
+        if (i < YIELD_AFTER)
+            cpu_relax();
+        else
+            sched_yield();
+    }
     if (atomic_load_explicit(&pool->pending, memory_order_acquire) > 0) {
         pthread_mutex_lock(&pool->lock);
         while (atomic_load(&pool->pending) > 0) pthread_cond_wait(&pool->done, &pool->lock);

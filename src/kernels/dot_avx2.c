@@ -359,6 +359,21 @@ static void gemm_bf16(const gl_gemm_args *a) {
     }
 }
 
+static float max_f32(const float *x, int64_t n) {
+    __m256 m0 = _mm256_set1_ps(x[0]), m1 = m0;
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        m0 = _mm256_max_ps(m0, _mm256_loadu_ps(x + i));
+        m1 = _mm256_max_ps(m1, _mm256_loadu_ps(x + i + 8));
+    }
+    float lanes[8], m;
+    _mm256_storeu_ps(lanes, _mm256_max_ps(m0, m1));
+    m = lanes[0];
+    for (int j = 1; j < 8; j++) m = lanes[j] > m ? lanes[j] : m;
+    for (; i < n; i++) m = x[i] > m ? x[i] : m;
+    return m;
+}
+
 static float exp_shift(float *x, int64_t n, float shift) {
     __m256 acc = _mm256_setzero_ps(), s = _mm256_set1_ps(shift);
     int64_t i = 0;
@@ -472,6 +487,7 @@ const gl_kernels gl_kernels_avx2 = {
     .gemm_f32 = gemm_f32,
     .gemm_f16 = gemm_f16,
     .gemm_bf16 = gemm_bf16,
+    .max_f32 = max_f32,
     .exp_shift = exp_shift,
     .gelu_tanh = gelu_tanh,
     .gelu_erf = gelu_erf,

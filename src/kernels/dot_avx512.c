@@ -532,6 +532,20 @@ static inline __m512 exp16(__m512 x) {
     return _mm512_maskz_scalef_ps((__mmask16)~under, y, n);
 }
 
+static float max_f32(const float *x, int64_t n) {
+    __m512 m0 = _mm512_set1_ps(x[0]), m1 = m0;
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        m0 = _mm512_max_ps(m0, _mm512_loadu_ps(x + i));
+        m1 = _mm512_max_ps(m1, _mm512_loadu_ps(x + i + 16));
+    }
+    for (; i < n; i += 16) {
+        __mmask16 m = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
+        m0 = _mm512_mask_max_ps(m0, m, m0, _mm512_maskz_loadu_ps(m, x + i));
+    }
+    return _mm512_reduce_max_ps(_mm512_max_ps(m0, m1));
+}
+
 static float exp_shift(float *x, int64_t n, float shift) {
     __m512 acc = _mm512_setzero_ps(), s = _mm512_set1_ps(shift);
     int64_t i = 0;
@@ -652,6 +666,7 @@ const gl_kernels gl_kernels_avx512 = {
     .gemm_f32 = gemm_f32,
     .gemm_f16 = gemm_f16,
     .gemm_bf16 = gemm_bf16,
+    .max_f32 = max_f32,
     .exp_shift = exp_shift,
     .gelu_tanh = gelu_tanh,
     .gelu_erf = gelu_erf,

@@ -187,6 +187,12 @@ static void bf16_to_f32(const void *w, float *out, int64_t n) {
     for (int64_t i = 0; i < n; i++) out[i] = gl_bf16_to_fp32(gl_load_u16(p + 2 * i));
 }
 
+static float max_f32(const float *x, int64_t n) {
+    float m = x[0];
+    for (int64_t i = 1; i < n; i++) m = x[i] > m ? x[i] : m;
+    return m;
+}
+
 static float exp_shift(float *x, int64_t n, float shift) {
     float sum = 0;
     for (int64_t i = 0; i < n; i++) {
@@ -270,6 +276,7 @@ const gl_kernels gl_kernels_scalar = {
     .gemm_f32 = gemm_f32,
     .gemm_f16 = gemm_f16,
     .gemm_bf16 = gemm_bf16,
+    .max_f32 = max_f32,
     .exp_shift = exp_shift,
     .gelu_tanh = gelu_tanh,
     .gelu_erf = gelu_erf,

@@ -99,6 +99,8 @@ typedef struct gl_kernels {
      * bit. gemm_f32/f16/bf16 take F32 activations and agree to rounding. */
     gl_gemm_fn gemm_q8_0, gemm_q4_0, gemm_q4_k, gemm_q5_k, gemm_q6_k;
     gl_gemm_fn gemm_f32, gemm_f16, gemm_bf16;
+    /* The largest of x[0..n), n >= 1 (NaN-free input). */
+    float (*max_f32)(const float *x, int64_t n);
     /* x[i] = exp(x[i] - shift) for i < n; returns the sum of the new x.
      * SIMD versions use a polynomial within 2 ulp of expf; exp of -inf is 0. */
     float (*exp_shift)(float *x, int64_t n, float shift);
