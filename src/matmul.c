@@ -55,11 +55,15 @@ typedef struct {
     const gl_kernels *k;
     matmul_path path;
     gl_gemm_fn gemm;
-    const gl_tensor *w; /* (n_out, n_in) */
+    int n_w;
+    const gl_tensor *w[GL_MATMUL_MAX]; /* (n_out[i], n_in), one type */
+    const float *b[GL_MATMUL_MAX];     /* (n_out[i]) or NULL */
+    float *y[GL_MATMUL_MAX];           /* (n_tok, n_out[i]) */
+    int64_t row_chunks[GL_MATMUL_MAX]; /* pieces per token chunk of each product */
+    int64_t n_in;
     const float *x;     /* (n_tok, n_in) */
     void *xq;           /* (n_tok, xq_row_bytes) quantised activations, or NULL */
     size_t xq_row_bytes;
-    float *y;           /* (n_tok, n_out) */
     int64_t n_tok;
     char *scratch;      /* (nth, scratch_bytes) per-thread gemm scratch, 64-byte aligned, or NULL */
     size_t scratch_bytes;
@@ -98,7 +102,7 @@ static matmul_path path_for(int type) {
 
 static void quantize_tokens(void *p, int ith, int nth) {
     matmul_job *job = p;
-    int64_t n_in = job->w->ne[0];
+    int64_t n_in = job->n_in;
     long begin, end;
     gl_split_range((long)job->n_tok, ith, nth, &begin, &end);
     for (long t = begin; t < end; t++) {
@@ -113,40 +117,51 @@ static void quantize_tokens(void *p, int ith, int nth) {
 static void matmul_pieces(void *p, int ith, int nth) {
     (void)nth;
     matmul_job *job = p;
-    const gl_tensor *w = job->w;
-    int64_t n_in = w->ne[0], n_out = w->ne[1];
-    int64_t row_chunks = (n_out + ROW_CHUNK - 1) / ROW_CHUNK;
-    int64_t n_pieces = row_chunks * ((job->n_tok + job->tok_chunk - 1) / job->tok_chunk);
+    int64_t n_in = job->n_in, per_chunk = 0;
+    for (int i = 0; i < job->n_w; i++) per_chunk += job->row_chunks[i];
+    int64_t n_pieces = per_chunk * ((job->n_tok + job->tok_chunk - 1) / job->tok_chunk);
     char *scratch = job->scratch ? job->scratch + (size_t)ith * job->scratch_bytes : NULL;
-    gl_gemm_args a = {.n = n_in, .y_stride = n_out, .scratch = scratch};
+    gl_gemm_args a = {.n = n_in, .scratch = scratch};
     a.x_row_bytes = job->xq ? job->xq_row_bytes : (size_t)n_in * sizeof(float);
     /* PATH_CONVERT: rows converted into the scratch after the gemm's own part */
     float *wide = job->path == PATH_CONVERT ? (float *)(scratch + gl_gemm_scratch_bytes(n_in)) : NULL;
     for (;;) {
         int64_t piece = atomic_fetch_add_explicit(&job->next, 1, memory_order_relaxed);
         if (piece >= n_pieces) break;
-        int64_t t0 = piece / row_chunks * job->tok_chunk, begin = piece % row_chunks * ROW_CHUNK;
+        /* piece = token chunk, then product i, then row chunk */
+        int64_t t0 = piece / per_chunk * job->tok_chunk, rc = piece % per_chunk;
+        int i = 0;
+        while (rc >= job->row_chunks[i]) rc -= job->row_chunks[i++];
+        const gl_tensor *w = job->w[i];
+        int64_t n_out = w->ne[1], begin = rc * ROW_CHUNK;
         int64_t end = begin + ROW_CHUNK < n_out ? begin + ROW_CHUNK : n_out;
         a.n_tok = job->n_tok - t0 < job->tok_chunk ? job->n_tok - t0 : job->tok_chunk;
         a.x = job->xq ? (const char *)job->xq + (size_t)t0 * job->xq_row_bytes : (const void *)(job->x + t0 * n_in);
+        a.y_stride = n_out;
         if (job->path != PATH_CONVERT) {
             a.w = gl_tensor_row(w, begin);
             a.row_bytes = w->row_bytes;
             a.n_rows = end - begin;
-            a.y = job->y + t0 * n_out + begin;
+            a.y = job->y[i] + t0 * n_out + begin;
             job->gemm(&a);
-            continue;
+        } else {
+            gl_to_float_fn to_float = gl_type_get(w->type)->to_float;
+            for (int64_t r0 = begin; r0 < end; r0 += CONVERT_ROWS) {
+                int64_t r1 = r0 + CONVERT_ROWS < end ? r0 + CONVERT_ROWS : end;
+                for (int64_t r = r0; r < r1; r++) to_float(gl_tensor_row(w, r), wide + (r - r0) * n_in, n_in);
+                a.w = wide;
+                a.row_bytes = (size_t)n_in * sizeof(float);
+                a.n_rows = r1 - r0;
+                a.y = job->y[i] + t0 * n_out + r0;
+                job->gemm(&a);
+            }
         }
-        gl_to_float_fn to_float = gl_type_get(w->type)->to_float;
-        for (int64_t r0 = begin; r0 < end; r0 += CONVERT_ROWS) {
-            int64_t r1 = r0 + CONVERT_ROWS < end ? r0 + CONVERT_ROWS : end;
-            for (int64_t r = r0; r < r1; r++) to_float(gl_tensor_row(w, r), wide + (r - r0) * n_in, n_in);
-            a.w = wide;
-            a.row_bytes = (size_t)n_in * sizeof(float);
-            a.n_rows = r1 - r0;
-            a.y = job->y + t0 * n_out + r0;
-            job->gemm(&a);
-        }
+        /* the bias, while this piece of y is in cache */
+        if (job->b[i])
+            for (int64_t t = t0; t < t0 + a.n_tok; t++) {
+                float *yt = job->y[i] + t * n_out;
+                for (int64_t o = begin; o < end; o++) yt[o] += job->b[i][o];
+            }
     }
 }
 
@@ -214,14 +229,35 @@ int gl_matmul_blas(const gl_kernels *k, const gl_tensor *w, const float *x, floa
 
 /* ==== Entry points ==== */
 
-int gl_matmul_with(const gl_kernels *k, const gl_tensor *w, const float *x, float *y, int64_t n_tok,
-                   gl_pool *pool) {
-    int64_t n_in = w->ne[0];
-    if (n_tok <= 0) return 0;
-    matmul_job job = {.k = k, .path = path_for(w->type), .gemm = gemm_for(k, w->type), .w = w, .x = x, .y = y,
+int gl_matmul_many_with(const gl_kernels *k, int n_w, const gl_tensor *const w[], const float *const b[],
+                        const float *x, float *const y[], int64_t n_tok, gl_pool *pool) {
+    if (n_tok <= 0 || n_w <= 0) return 0;
+    int64_t n_in = w[0]->ne[0];
+    int same = n_w <= GL_MATMUL_MAX;
+    for (int i = 1; i < n_w && same; i++) same = w[i]->type == w[0]->type && w[i]->ne[0] == n_in;
+    matmul_job job = {.k = k, .path = path_for(w[0]->type), .gemm = gemm_for(k, w[0]->type), .n_in = n_in, .x = x,
                       .n_tok = n_tok};
-    if (job.path == PATH_FLOAT && blas_wins(k, n_tok) && n_tok <= INT_MAX && w->ne[1] <= INT_MAX && n_in <= INT_MAX)
-        return gl_matmul_blas(k, w, x, y, n_tok, pool);
+    int blas = job.path == PATH_FLOAT && blas_wins(k, n_tok);
+    if (!same || blas) { /* one at a time */
+        for (int i = 0; i < n_w; i++) {
+            const float *bi = b ? b[i] : NULL;
+            int rc = blas && n_tok <= INT_MAX && w[i]->ne[1] <= INT_MAX && n_in <= INT_MAX
+                         ? gl_matmul_blas(k, w[i], x, y[i], n_tok, pool)
+                         : gl_matmul_many_with(k, 1, &w[i], &bi, x, &y[i], n_tok, pool);
+            if (rc) return rc;
+            if (blas && bi)
+                for (int64_t t = 0; t < n_tok; t++)
+                    for (int64_t o = 0; o < w[i]->ne[1]; o++) y[i][t * w[i]->ne[1] + o] += bi[o];
+        }
+        return 0;
+    }
+    job.n_w = n_w;
+    for (int i = 0; i < n_w; i++) {
+        job.w[i] = w[i];
+        job.b[i] = b ? b[i] : NULL;
+        job.y[i] = y[i];
+        job.row_chunks[i] = (w[i]->ne[1] + ROW_CHUNK - 1) / ROW_CHUNK;
+    }
     if (job.path == PATH_Q8A) job.xq_row_bytes = (size_t)(n_in / 32) * sizeof(gl_block_q8a);
     if (job.path == PATH_Q8K) job.xq_row_bytes = (size_t)(n_in / 256) * sizeof(gl_block_q8k);
     if (n_tok >= GL_GEMM_PACK_MIN_TOKENS || job.path == PATH_CONVERT) {
@@ -256,6 +292,16 @@ int gl_matmul_with(const gl_kernels *k, const gl_tensor *w, const float *x, floa
     return 0;
 }
 
+int gl_matmul_with(const gl_kernels *k, const gl_tensor *w, const float *x, float *y, int64_t n_tok,
+                   gl_pool *pool) {
+    return gl_matmul_many_with(k, 1, &w, NULL, x, &y, n_tok, pool);
+}
+
 int gl_matmul(const gl_tensor *w, const float *x, float *y, int64_t n_tok, gl_pool *pool) {
     return gl_matmul_with(gl_kernels_best(), w, x, y, n_tok, pool);
+}
+
+int gl_matmul_many(int n_w, const gl_tensor *const w[], const float *const b[], const float *x, float *const y[],
+                   int64_t n_tok, gl_pool *pool) {
+    return gl_matmul_many_with(gl_kernels_best(), n_w, w, b, x, y, n_tok, pool);
 }

@@ -19,10 +19,21 @@ struct gl_kernels;
 
 /* Returns 0, or -1 when out of memory for the scratch rows. */
 int gl_matmul(const gl_tensor *w, const float *x, float *y, int64_t n_tok, gl_pool *pool);
+
+/* Several products of one input, y[i] = x . W[i]^T + b[i] (b, or any b[i],
+ * may be NULL), as attention's Q/K/V or an MLP's gate/up: for up to
+ * GL_MATMUL_MAX weights of one type and row length the activations are
+ * quantised once, all products share one pass of the pool, and the bias is
+ * added while each piece of y is in cache. Others go one at a time. */
+#define GL_MATMUL_MAX 4
+int gl_matmul_many(int n_w, const gl_tensor *const w[], const float *const b[], const float *x, float *const y[],
+                   int64_t n_tok, gl_pool *pool);
 /* The same with a chosen kernel table (tests and benchmarks); gl_matmul uses
  * gl_kernels_best(). */
 int gl_matmul_with(const struct gl_kernels *k, const gl_tensor *w, const float *x, float *y, int64_t n_tok,
                    gl_pool *pool);
+int gl_matmul_many_with(const struct gl_kernels *k, int n_w, const gl_tensor *const w[], const float *const b[],
+                        const float *x, float *const y[], int64_t n_tok, gl_pool *pool);
 /* OpenBLAS sgemm for F32/F16/BF16 weights (F16/BF16 widened by row blocks
  * with k), which gl_matmul uses for float batches when OpenBLAS has a fast
  * kernel for this CPU and the kernels have no blocked AVX-512 GEMM. OpenBLAS runs its own threads (OPENBLAS_NUM_THREADS);

@@ -5,6 +5,9 @@
  * version and for a token in a batch as alone. The OpenBLAS path, which
  * gl_matmul takes for float batches only where OpenBLAS has a fast kernel for
  * the CPU and no AVX-512 one, is called directly and checked as well.
+ * gl_matmul_many (several weights of one input, with biases) gives the bits
+ * of separate gl_matmul calls plus the bias, also when the weights differ in
+ * type and go one at a time.
  *
  * Reference: double-precision dot of the dequantised weight row with the F32
  * activations. Tolerances:
@@ -119,6 +122,49 @@ static void check_type(int type, gl_pool *pool) {
     free(wq);
 }
 
+/* Three products of one input through gl_matmul_many against gl_matmul + bias. */
+static void check_many(int type, int type_last, gl_pool *pool) {
+    static const int n_out[3] = {48, 16, 37};
+    const gl_tensor *w[3];
+    gl_tensor t[3];
+    uint8_t *data[3];
+    float *bias[3], *y[3], *want[3];
+    enum { N_TOK = 9 };
+    float *x = malloc(sizeof(float) * N_IN * N_TOK);
+    for (int i = 0; i < N_IN * N_TOK; i++) x[i] = 2 * uniform() - 1;
+    for (int i = 0; i < 3; i++) {
+        int ty = i == 2 ? type_last : type;
+        const gl_type_traits *tr = gl_type_get(ty);
+        float *wf = malloc(sizeof(float) * N_IN * (size_t)n_out[i]);
+        for (int j = 0; j < N_IN * n_out[i]; j++) wf[j] = (2 * uniform() - 1) * 0.1f;
+        size_t rb = gl_row_bytes(ty, N_IN);
+        data[i] = malloc(rb * (size_t)n_out[i]);
+        tr->from_float(wf, data[i], (int64_t)N_IN * n_out[i]);
+        free(wf);
+        t[i] = (gl_tensor){.name = tr->name, .type = ty, .n_dims = 2, .ne = {N_IN, n_out[i], 1, 1}, .row_bytes = rb,
+                           .nbytes = rb * (size_t)n_out[i], .data = data[i]};
+        w[i] = &t[i];
+        bias[i] = i == 1 ? NULL : malloc(sizeof(float) * (size_t)n_out[i]);
+        for (int j = 0; bias[i] && j < n_out[i]; j++) bias[i][j] = (float)j * 0.25f - 3;
+        y[i] = malloc(sizeof(float) * (size_t)(n_out[i] * N_TOK));
+        want[i] = malloc(sizeof(float) * (size_t)(n_out[i] * N_TOK));
+        CHECK(gl_matmul(w[i], x, want[i], N_TOK, pool) == 0);
+        for (int tk = 0; tk < N_TOK; tk++)
+            for (int j = 0; bias[i] && j < n_out[i]; j++) want[i][tk * n_out[i] + j] += bias[i][j];
+    }
+    CHECK(gl_matmul_many(3, w, (const float *const *)bias, x, y, N_TOK, pool) == 0);
+    for (int i = 0; i < 3; i++) {
+        CHECK_MSG(memcmp(y[i], want[i], sizeof(float) * (size_t)(n_out[i] * N_TOK)) == 0,
+                  "gl_matmul_many %s/%s: product %d differs from gl_matmul + bias", gl_type_get(type)->name,
+                  gl_type_get(type_last)->name, i);
+        free(data[i]);
+        free(bias[i]);
+        free(y[i]);
+        free(want[i]);
+    }
+    free(x);
+}
+
 int main(void) {
     gl_pool *pool = gl_pool_create(2);
     CHECK(pool != NULL);
@@ -126,6 +172,10 @@ int main(void) {
     static const int types[] = {GL_TYPE_F32, GL_TYPE_F16,  GL_TYPE_BF16, GL_TYPE_Q8_0, GL_TYPE_Q4_0,
                                 GL_TYPE_Q4_K, GL_TYPE_Q5_K, GL_TYPE_Q6_K, GL_TYPE_Q5_0, GL_TYPE_Q4_1};
     for (size_t i = 0; i < sizeof types / sizeof *types; i++) check_type(types[i], pool);
+    check_many(GL_TYPE_Q8_0, GL_TYPE_Q8_0, pool);
+    check_many(GL_TYPE_Q4_K, GL_TYPE_Q4_K, pool);
+    check_many(GL_TYPE_F32, GL_TYPE_F32, pool);
+    check_many(GL_TYPE_Q8_0, GL_TYPE_F16, pool); /* mixed: one at a time */
     gl_pool_free(pool);
     TEST_DONE();
 }

@@ -428,26 +428,24 @@ static glimpse_status forward_batch(const gl_decoder *d, gl_kv_cache *kv, const 
 
         /* attention: q, k, v projections (+ biases), RoPE, then softmax(q.k/sqrt(d)).v over positions 0..pos */
         gl_rmsnorm(xb, x, L->attn_norm, E, n, p->rms_eps);
-        TRY(gl_matmul(L->wq, xb, q, n, pool));
-        TRY(gl_matmul(L->wk, xb, k, n, pool));
-        TRY(gl_matmul(L->wv, xb, v, n, pool));
-        if (L->bq) gl_add_bias(q, L->bq, Q, n);
-        if (L->bk) gl_add_bias(k, L->bk, KV, n);
-        if (L->bv) gl_add_bias(v, L->bv, KV, n);
+        const gl_tensor *qkv_w[3] = {L->wq, L->wk, L->wv};
+        const float *qkv_b[3] = {L->bq, L->bk, L->bv};
+        float *qkv[3] = {q, k, v};
+        TRY(gl_matmul_many(3, qkv_w, qkv_b, xb, qkv, n, pool));
         for (int32_t i = 0; i < n; i++) {
             gl_rope(q + i * Q, p->n_head, p->head_dim, p->n_rot, pos0 + i, p->rope_base, neox);
             gl_rope(k + i * KV, p->n_head_kv, p->head_dim, p->n_rot, pos0 + i, p->rope_base, neox);
         }
         TRY(gl_attention(att, q, n, k_layer, v_layer, pos0 + n, KV, p->n_head, p->n_head_kv, p->head_dim, pos0,
                          pool));
-        TRY(gl_matmul(L->wo, att, xb, n, pool));
-        if (L->bo) gl_add_bias(xb, L->bo, E, n);
+        TRY(gl_matmul_many(1, &L->wo, &L->bo, att, &xb, n, pool));
         gl_add(x, xb, n * E);
 
         /* SwiGLU MLP: down(silu(gate(h)) * up(h)) */
         gl_rmsnorm(xb, x, L->ffn_norm, E, n, p->rms_eps);
-        TRY(gl_matmul(L->w_gate, xb, hb, n, pool));
-        TRY(gl_matmul(L->w_up, xb, hb2, n, pool));
+        const gl_tensor *gate_up_w[2] = {L->w_gate, L->w_up};
+        float *gate_up[2] = {hb, hb2};
+        TRY(gl_matmul_many(2, gate_up_w, NULL, xb, gate_up, n, pool));
         gl_silu_mul(hb, hb2, n * F);
         TRY(gl_matmul(L->w_down, hb, xb, n, pool));
         gl_add(x, xb, n * E);

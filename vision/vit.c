@@ -223,9 +223,7 @@ static void activation(gl_vit_act act, float *x, int64_t n) {
 
 /* y (n, n_out) = x (n, n_in) . W^T + b */
 static int linear(const gl_tensor *w, const float *b, const float *x, float *y, int64_t n, gl_pool *pool) {
-    if (gl_matmul(w, x, y, n, pool)) return -1;
-    if (b) gl_add_bias(y, b, w->ne[1], n);
-    return 0;
+    return gl_matmul_many(1, &w, &b, x, &y, n, pool);
 }
 
 /* Copies the patch rows of hidden state x (n_pos, E) into feature slot j of
@@ -290,8 +288,7 @@ glimpse_status gl_vit_forward(const gl_vit *vit, const float *pixels, int height
 
     /* ---- Embeddings: patches (conv as a matrix product), CLS, positions */
     im2col(pixels, height, width, p, cols);
-    if (gl_matmul(&vit->patch_w, cols, x + (int64_t)cls * E, n_patch, pool)) goto oom;
-    if (vit->patch_b) gl_add_bias(x + (int64_t)cls * E, vit->patch_b, E, n_patch);
+    if (linear(&vit->patch_w, vit->patch_b, cols, x + (int64_t)cls * E, n_patch, pool)) goto oom;
     /* CLS first, as CLIPVisionEmbeddings concatenates it (llama.cpp appends
      * it after the patches while still giving it position row 0). */
     if (cls) memcpy(x, vit->class_embd, (size_t)E * sizeof(float));
@@ -304,9 +301,10 @@ glimpse_status gl_vit_forward(const gl_vit *vit, const float *pixels, int height
         const gl_vit_layer *l = &vit->layers[il];
         /* attention block: x += W_o . Attn(LN1 x) */
         gl_layernorm(xn, x, l->ln1_w, l->ln1_b, E, n_pos, hp->eps);
-        if (linear(l->q_w, l->q_b, xn, q, n_pos, pool) || linear(l->k_w, l->k_b, xn, k, n_pos, pool) ||
-            linear(l->v_w, l->v_b, xn, v, n_pos, pool))
-            goto oom;
+        const gl_tensor *qkv_w[3] = {l->q_w, l->k_w, l->v_w};
+        const float *qkv_b[3] = {l->q_b, l->k_b, l->v_b};
+        float *qkv[3] = {q, k, v};
+        if (gl_matmul_many(3, qkv_w, qkv_b, xn, qkv, n_pos, pool)) goto oom;
         if (gl_attention_full(att, q, k, v, n_pos, n_head, E / n_head, pool)) goto oom;
         if (linear(l->o_w, l->o_b, att, xn, n_pos, pool)) goto oom;
         gl_add(x, xn, n_e);
