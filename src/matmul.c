@@ -12,8 +12,8 @@
  * The products themselves are the kernels' gemm functions, blocked for
  * batches and row-at-a-time for one token.
  *
- * The work is cut into pieces of ROW_CHUNK output rows (a multiple of 16,
- * the kernels' panel height) times a chunk of tokens small enough for its
+ * The work is cut into pieces of output rows (a multiple of 16, the
+ * kernels' panel height) times a chunk of tokens small enough for its
  * activations to stay in L2 while the weight rows stream past; threads take
  * pieces from a shared counter, token chunk by token chunk, so a thread
  * slowed by other work on the machine does not hold the others up. Every
@@ -40,9 +40,11 @@
 #define CHUNK_BYTES (1024 * 1024)
 /* Rows converted to F32 at a time for types without a kernel. */
 #define CONVERT_ROWS 32
-/* Output rows per piece of work: decoding SmolVLM's 576-row matrices gives
- * 9 pieces, enough to even out two threads. */
-#define ROW_CHUNK 64
+/* Output rows per piece of work: one panel of 16 for single tokens, whose
+ * pieces are quick (SmolVLM's 576-row matrices give 36 pieces, 18 for each
+ * of two threads); four panels for batches, whose pieces are long. */
+#define ROW_CHUNK_ONE 16
+#define ROW_CHUNK_BATCH 64
 /* Quantised activations of one token up to this size stay on the stack:
  * rows of 16384 elements take 20 KB as gl_block_q8a. */
 #define STACK_XQ_BYTES (24 * 1024)
@@ -69,6 +71,7 @@ typedef struct {
     size_t scratch_bytes;
     void *scratch_alloc; /* what scratch points into */
     int64_t tok_chunk;  /* tokens per piece */
+    int64_t row_chunk;  /* rows per piece */
     atomic_long next;   /* the next piece: token chunk * row chunks + row chunk */
 } matmul_job;
 
@@ -133,8 +136,8 @@ static void matmul_pieces(void *p, int ith, int nth) {
         int i = 0;
         while (rc >= job->row_chunks[i]) rc -= job->row_chunks[i++];
         const gl_tensor *w = job->w[i];
-        int64_t n_out = w->ne[1], begin = rc * ROW_CHUNK;
-        int64_t end = begin + ROW_CHUNK < n_out ? begin + ROW_CHUNK : n_out;
+        int64_t n_out = w->ne[1], begin = rc * job->row_chunk;
+        int64_t end = begin + job->row_chunk < n_out ? begin + job->row_chunk : n_out;
         a.n_tok = job->n_tok - t0 < job->tok_chunk ? job->n_tok - t0 : job->tok_chunk;
         a.x = job->xq ? (const char *)job->xq + (size_t)t0 * job->xq_row_bytes : (const void *)(job->x + t0 * n_in);
         a.y_stride = n_out;
@@ -252,11 +255,12 @@ int gl_matmul_many_with(const gl_kernels *k, int n_w, const gl_tensor *const w[]
         return 0;
     }
     job.n_w = n_w;
+    job.row_chunk = n_tok < GL_GEMM_PACK_MIN_TOKENS ? ROW_CHUNK_ONE : ROW_CHUNK_BATCH;
     for (int i = 0; i < n_w; i++) {
         job.w[i] = w[i];
         job.b[i] = b ? b[i] : NULL;
         job.y[i] = y[i];
-        job.row_chunks[i] = (w[i]->ne[1] + ROW_CHUNK - 1) / ROW_CHUNK;
+        job.row_chunks[i] = (w[i]->ne[1] + job.row_chunk - 1) / job.row_chunk;
     }
     if (job.path == PATH_Q8A) job.xq_row_bytes = (size_t)(n_in / 32) * sizeof(gl_block_q8a);
     if (job.path == PATH_Q8K) job.xq_row_bytes = (size_t)(n_in / 256) * sizeof(gl_block_q8k);
