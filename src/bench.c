@@ -18,9 +18,9 @@
 /* Probe repetitions; the best is kept, as other work on the machine only
  * ever slows a probe down. */
 #define REPEATS 3
-/* Rounds of the compute probes: 12 vector multiply-adds each, about 30 ms
- * per repeat on a 3 GHz core with two FMA ports. */
-#define PROBE_ITERS 15000000
+/* The compute probes run rounds of 12 vector multiply-adds, doubling the
+ * count until one run takes PROBE_SECONDS. */
+#define PROBE_SECONDS 0.03
 
 static double now_s(void) {
     struct timespec t;
@@ -30,38 +30,40 @@ static double now_s(void) {
 
 typedef struct {
     const gl_kernels *k;
-    const uint64_t *buf; /* (n_words) */
-    size_t n_words;
+    const uint8_t *buf;  /* (n_bytes), 64-byte aligned */
+    size_t n_bytes;
     uint64_t sums[256];  /* one per thread, so the reads are not optimised away */
     float fsink[256];
     int32_t isink[256];
     double ops[256];
     int which;           /* 0 read, 1 f32, 2 int8 */
+    int64_t iters;       /* rounds of the compute probes */
 } probe_job;
 
 static void probe_thread(void *p, int ith, int nth) {
     probe_job *job = p;
     if (job->which == 1) {
-        job->ops[ith] = job->k->probe_f32(PROBE_ITERS, &job->fsink[ith]);
+        job->ops[ith] = job->k->probe_f32(job->iters, &job->fsink[ith]);
         return;
     }
     if (job->which == 2) {
-        job->ops[ith] = job->k->probe_i8(PROBE_ITERS, &job->isink[ith]);
+        job->ops[ith] = job->k->probe_i8(job->iters, &job->isink[ith]);
         return;
     }
-    long begin, end;
-    gl_split_range((long)(job->n_words / 8), ith, nth, &begin, &end);
-    /* eight independent sums: loads, not additions, limit the loop */
-    uint64_t s[8] = {0};
-    for (long i = begin; i < end; i++)
-        for (int j = 0; j < 8; j++) s[j] += job->buf[8 * (size_t)i + (size_t)j];
-    job->sums[ith] = s[0] ^ s[1] ^ s[2] ^ s[3] ^ s[4] ^ s[5] ^ s[6] ^ s[7];
+    long begin, end; /* in 256-byte units */
+    gl_split_range((long)(job->n_bytes / 256), ith, nth, &begin, &end);
+    job->sums[ith] = job->k->probe_read(job->buf + 256 * (size_t)begin, 256 * (size_t)(end - begin));
 }
 
 /* Best rate of REPEATS runs: units of work per second. */
 static double best_rate(gl_pool *pool, probe_job *job, int which, double bytes) {
     double best = 0;
     job->which = which;
+    for (job->iters = 1 << 12; which; job->iters *= 2) {
+        double t0 = now_s();
+        gl_pool_run(pool, probe_thread, job);
+        if (now_s() - t0 >= PROBE_SECONDS || job->iters >= (int64_t)1 << 40) break;
+    }
     for (int r = 0; r < REPEATS; r++) {
         double t0 = now_s();
         gl_pool_run(pool, probe_thread, job);
@@ -96,27 +98,28 @@ glimpse_status glimpse_probe_machine(int n_threads, uint64_t buffer_bytes, glimp
     if (!out) return gl_error(GLIMPSE_ERR_INVALID_ARG, "glimpse_probe_machine: out is NULL");
     memset(out, 0, sizeof *out);
     if (buffer_bytes == 0) buffer_bytes = DEFAULT_BUFFER;
-    if (buffer_bytes < 64 || buffer_bytes > SIZE_MAX / 2)
+    if (buffer_bytes < 256 || buffer_bytes > SIZE_MAX / 2)
         return gl_error(GLIMPSE_ERR_INVALID_ARG, "glimpse_probe_machine: buffer of %llu bytes",
                         (unsigned long long)buffer_bytes);
     gl_pool *pool = gl_pool_create(n_threads);
     probe_job *job = gl_calloc(1, sizeof *job);
-    size_t n_words = (size_t)buffer_bytes / 64 * 8;
-    uint64_t *buf = gl_malloc_array(n_words, sizeof(uint64_t));
+    size_t n_bytes = (size_t)buffer_bytes / 256 * 256;
+    uint8_t *buf = gl_malloc(n_bytes + 64);
     if (!pool || !job || !buf) {
         gl_pool_free(pool);
         gl_free(job);
         gl_free(buf);
         return gl_error_nomem("the bandwidth probe's buffer");
     }
-    for (size_t i = 0; i < n_words; i++) buf[i] = i; /* touched, so no page is shared or missing */
+    uint8_t *aligned = buf + (64 - (uintptr_t)buf % 64) % 64;
+    for (size_t i = 0; i < n_bytes; i++) aligned[i] = (uint8_t)i; /* touched, so no page is shared or missing */
     job->k = gl_kernels_best();
-    job->buf = buf;
-    job->n_words = n_words;
+    job->buf = aligned;
+    job->n_bytes = n_bytes;
     read_cpu_name(out->cpu, sizeof out->cpu);
     out->kernels = job->k->name;
     out->n_threads = gl_pool_size(pool);
-    out->read_bytes_per_s = best_rate(pool, job, 0, (double)n_words * sizeof(uint64_t));
+    out->read_bytes_per_s = best_rate(pool, job, 0, (double)n_bytes);
     out->f32_flops = best_rate(pool, job, 1, 0);
     out->int8_ops = best_rate(pool, job, 2, 0);
     gl_free(buf);

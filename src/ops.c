@@ -33,6 +33,41 @@ void gl_layernorm(float *out, const float *x, const float *w, const float *b, in
     }
 }
 
+typedef struct {
+    float *out;
+    const float *x, *w, *b;
+    int64_t n, n_rows;
+    float eps;
+    void (*fn)(float *x, int64_t n);
+} rows_job;
+
+static void layernorm_rows(void *p, int ith, int nth) {
+    rows_job *j = p;
+    long begin, end;
+    gl_split_range((long)j->n_rows, ith, nth, &begin, &end);
+    gl_layernorm(j->out + begin * j->n, j->x + begin * j->n, j->w, j->b, j->n, end - begin, j->eps);
+}
+
+void gl_layernorm_pool(float *out, const float *x, const float *w, const float *b, int64_t n, int64_t n_rows,
+                       float eps, gl_pool *pool) {
+    rows_job j = {.out = out, .x = x, .w = w, .b = b, .n = n, .n_rows = n_rows, .eps = eps};
+    gl_pool_run(pool, layernorm_rows, &j);
+}
+
+static void unary_part(void *p, int ith, int nth) {
+    rows_job *j = p;
+    long begin, end;
+    gl_split_range((long)(j->n / 16), ith, nth, &begin, &end); /* whole vectors per thread */
+    if (ith == nth - 1) end = (long)((j->n + 15) / 16);
+    int64_t e = 16 * (int64_t)end < j->n ? 16 * (int64_t)end : j->n;
+    if (16 * (int64_t)begin < e) j->fn(j->out + 16 * (int64_t)begin, e - 16 * (int64_t)begin);
+}
+
+void gl_unary_pool(void (*fn)(float *x, int64_t n), float *x, int64_t n, gl_pool *pool) {
+    rows_job j = {.out = x, .n = n, .fn = fn};
+    gl_pool_run(pool, unary_part, &j);
+}
+
 void gl_add(float *y, const float *x, int64_t n) {
     for (int64_t i = 0; i < n; i++) y[i] += x[i];
 }

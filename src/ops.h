@@ -17,6 +17,12 @@ void gl_rmsnorm(float *out, const float *x, const float *w, int64_t n, int64_t n
 /* out = (x - mean) / sqrt(var + eps) * w + b; w, b may be NULL (1, 0). */
 void gl_layernorm(float *out, const float *x, const float *w, const float *b, int64_t n, int64_t n_rows, float eps);
 
+/* gl_layernorm with the rows split across the pool. */
+void gl_layernorm_pool(float *out, const float *x, const float *w, const float *b, int64_t n, int64_t n_rows,
+                       float eps, gl_pool *pool);
+/* fn(x, n) (an activation below) with x split across the pool. */
+void gl_unary_pool(void (*fn)(float *x, int64_t n), float *x, int64_t n, gl_pool *pool);
+
 void gl_add(float *y, const float *x, int64_t n);                 /* y += x */
 void gl_add_bias(float *y, const float *b, int64_t n, int64_t n_rows); /* every row += b */
 void gl_silu_mul(float *gate, const float *up, int64_t n);        /* gate = silu(gate) * up */

@@ -213,11 +213,11 @@ static void im2col(const float *pixels, int height, int width, int p, float *col
         }
 }
 
-static void activation(gl_vit_act act, float *x, int64_t n) {
+static void activation(gl_vit_act act, float *x, int64_t n, gl_pool *pool) {
     switch (act) {
-    case GL_VIT_GELU_ERF: gl_gelu_erf(x, n); break;
-    case GL_VIT_GELU_TANH: gl_gelu_tanh(x, n); break;
-    case GL_VIT_GELU_QUICK: gl_gelu_quick(x, n); break;
+    case GL_VIT_GELU_ERF: gl_unary_pool(gl_gelu_erf, x, n, pool); break;
+    case GL_VIT_GELU_TANH: gl_unary_pool(gl_gelu_tanh, x, n, pool); break;
+    case GL_VIT_GELU_QUICK: gl_unary_pool(gl_gelu_quick, x, n, pool); break;
     }
 }
 
@@ -300,7 +300,7 @@ glimpse_status gl_vit_forward(const gl_vit *vit, const float *pixels, int height
     for (int il = 0; il < n_run; il++) {
         const gl_vit_layer *l = &vit->layers[il];
         /* attention block: x += W_o . Attn(LN1 x) */
-        gl_layernorm(xn, x, l->ln1_w, l->ln1_b, E, n_pos, hp->eps);
+        gl_layernorm_pool(xn, x, l->ln1_w, l->ln1_b, E, n_pos, hp->eps, pool);
         const gl_tensor *qkv_w[3] = {l->q_w, l->k_w, l->v_w};
         const float *qkv_b[3] = {l->q_b, l->k_b, l->v_b};
         float *qkv[3] = {q, k, v};
@@ -309,9 +309,9 @@ glimpse_status gl_vit_forward(const gl_vit *vit, const float *pixels, int height
         if (linear(l->o_w, l->o_b, att, xn, n_pos, pool)) goto oom;
         gl_add(x, xn, n_e);
         /* MLP block: x += fc2(act(fc1(LN2 x))) */
-        gl_layernorm(xn, x, l->ln2_w, l->ln2_b, E, n_pos, hp->eps);
+        gl_layernorm_pool(xn, x, l->ln2_w, l->ln2_b, E, n_pos, hp->eps, pool);
         if (linear(l->up_w, l->up_b, xn, ff, n_pos, pool)) goto oom;
-        activation(hp->act, ff, n_f);
+        activation(hp->act, ff, n_f, pool);
         if (linear(l->down_w, l->down_b, ff, xn, n_pos, pool)) goto oom;
         gl_add(x, xn, n_e);
         store_if_feature(vit, il + 1, x, cls, n_patch, out);

@@ -467,6 +467,19 @@ static double probe_i8(int64_t iters, int32_t *sink) {
     return 8.0 * 32 * 2 * (double)iters;
 }
 
+static uint64_t probe_read(const void *buf, size_t n) {
+    const __m256i *p = buf;
+    __m256i a = _mm256_setzero_si256(), b = a, c = a, d = a;
+    for (size_t i = 0; i < n / 32; i += 8) {
+        a = _mm256_add_epi64(a, _mm256_add_epi64(_mm256_load_si256(p + i), _mm256_load_si256(p + i + 1)));
+        b = _mm256_add_epi64(b, _mm256_add_epi64(_mm256_load_si256(p + i + 2), _mm256_load_si256(p + i + 3)));
+        c = _mm256_add_epi64(c, _mm256_add_epi64(_mm256_load_si256(p + i + 4), _mm256_load_si256(p + i + 5)));
+        d = _mm256_add_epi64(d, _mm256_add_epi64(_mm256_load_si256(p + i + 6), _mm256_load_si256(p + i + 7)));
+    }
+    __m256i s = _mm256_add_epi64(_mm256_add_epi64(a, b), _mm256_add_epi64(c, d));
+    return (uint64_t)_mm256_extract_epi64(s, 0) ^ (uint64_t)_mm256_extract_epi64(s, 3);
+}
+
 const gl_kernels gl_kernels_avx2 = {
     .name = "avx2",
     .quantize_q8a = gl_quantize_q8a_avx2,
@@ -495,6 +508,7 @@ const gl_kernels gl_kernels_avx2 = {
     .silu_mul = silu_mul,
     .probe_f32 = probe_f32,
     .probe_i8 = probe_i8,
+    .probe_read = probe_read,
     .f16_to_f32 = f16_to_f32,
     .bf16_to_f32 = bf16_to_f32,
 };

@@ -634,6 +634,18 @@ static double probe_i8(int64_t iters, int32_t *sink) {
     return 12.0 * 64 * 2 * (double)iters;
 }
 
+static uint64_t probe_read(const void *buf, size_t n) {
+    const __m512i *p = buf;
+    __m512i a = _mm512_setzero_si512(), b = a, c = a, d = a;
+    for (size_t i = 0; i < n / 64; i += 4) {
+        a = _mm512_add_epi64(a, _mm512_load_si512(p + i));
+        b = _mm512_add_epi64(b, _mm512_load_si512(p + i + 1));
+        c = _mm512_add_epi64(c, _mm512_load_si512(p + i + 2));
+        d = _mm512_add_epi64(d, _mm512_load_si512(p + i + 3));
+    }
+    return (uint64_t)_mm512_reduce_add_epi64(_mm512_add_epi64(_mm512_add_epi64(a, b), _mm512_add_epi64(c, d)));
+}
+
 static void f16_to_f32(const void *w, float *out, int64_t n) {
     int64_t i = 0;
     for (; i + 16 <= n; i += 16) _mm512_storeu_ps(out + i, load16_f16(w, i));
@@ -674,6 +686,7 @@ const gl_kernels gl_kernels_avx512 = {
     .silu_mul = silu_mul,
     .probe_f32 = probe_f32,
     .probe_i8 = probe_i8,
+    .probe_read = probe_read,
     .f16_to_f32 = f16_to_f32,
     .bf16_to_f32 = bf16_to_f32,
 };

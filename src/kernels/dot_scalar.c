@@ -239,6 +239,14 @@ static double probe_i8(int64_t iters, int32_t *sink) {
     return 16.0 * (double)iters;
 }
 
+static uint64_t probe_read(const void *buf, size_t n) {
+    const uint64_t *p = buf;
+    uint64_t s[8] = {0};
+    for (size_t i = 0; i < n / 8; i += 8)
+        for (int j = 0; j < 8; j++) s[j] += p[i + (size_t)j];
+    return s[0] ^ s[1] ^ s[2] ^ s[3] ^ s[4] ^ s[5] ^ s[6] ^ s[7];
+}
+
 /* ==== Batches: the one-row kernels, row by row ==== */
 
 GL_GEMM_BY_DOTS(gemm_q8_0, dot_q8_0, gl_block_q8a)
@@ -284,6 +292,7 @@ const gl_kernels gl_kernels_scalar = {
     .silu_mul = silu_mul,
     .probe_f32 = probe_f32,
     .probe_i8 = probe_i8,
+    .probe_read = probe_read,
     .f16_to_f32 = f16_to_f32,
     .bf16_to_f32 = bf16_to_f32,
 };

@@ -117,6 +117,9 @@ typedef struct gl_kernels {
      * version has it). sink keeps the work from being optimised away. */
     double (*probe_f32)(int64_t iters, float *sink);
     double (*probe_i8)(int64_t iters, int32_t *sink);
+    /* Reads n bytes (a multiple of 256, 64-byte aligned) in the widest
+     * loads; returns a value that depends on all of them. */
+    uint64_t (*probe_read)(const void *buf, size_t n);
     /* Exact widening of a row. */
     void (*f16_to_f32)(const void *w, float *out, int64_t n);
     void (*bf16_to_f32)(const void *w, float *out, int64_t n);
