@@ -41,7 +41,7 @@ N=12
 
 # ---- A full run.
 cap "$D" -o "$tmp/full.jsonl" 2> "$tmp/err"; rc=$?
-check "a failed image makes the exit status 1" '[ $rc -eq 1 ]'
+check "a failed image makes the exit status 3" '[ $rc -eq 3 ]'
 check "every image once" '[ $(wc -l < "$tmp/full.jsonl") -eq $N ] && [ $(paths "$tmp/full.jsonl" | sort -u | wc -l) -eq $N ]'
 check "records in path order" 'paths "$tmp/full.jsonl" | LC_ALL=C sort -c'
 check "the text file is skipped" '! grep -q notes.txt "$tmp/full.jsonl"'
@@ -63,7 +63,7 @@ fi
 cp "$tmp/full.jsonl" "$tmp/before"
 cap "$D" -o "$tmp/full.jsonl" 2> "$tmp/err"; rc=$?
 check "second run: nothing to do" 'grep -q "0 done, 12 skipped, 0 failed" "$tmp/err" && cmp -s "$tmp/full.jsonl" "$tmp/before"'
-check "second run: the earlier failures still count" '[ $rc -eq 1 ]'
+check "second run: the earlier failures still count" '[ $rc -eq 3 ]'
 
 # ---- A record cut in the middle (as a kill leaves it) is repaired.
 head -c $(( $(head -n 5 "$tmp/full.jsonl" | wc -c) + 40 )) "$tmp/full.jsonl" > "$tmp/cut.jsonl"
@@ -78,6 +78,16 @@ n_killed=$(wc -l < "$tmp/kill.jsonl")
 echo "killed after $n_killed records" >&2
 cap "$D" -q -o "$tmp/kill.jsonl"
 check "killed then resumed = uninterrupted" 'diff <(strip "$tmp/kill.jsonl") <(strip "$tmp/full.jsonl") > /dev/null'
+
+# ---- SIGTERM (a scheduler's preemption): the image in hand is dropped, the
+# output ends with a whole record, the exit status says so, a rerun finishes.
+"$glimpse" caption "$D" $M -t 1 -q -o "$tmp/term.jsonl" & pid=$!
+for _ in $(seq 1 2000); do [ -s "$tmp/term.jsonl" ] && break; sleep 0.005; done
+kill -TERM $pid 2> /dev/null; wait $pid; rc=$?
+check "SIGTERM: exit status 143 (or done before it came)" '[ $rc -eq 143 ] || [ $rc -eq 3 ]'
+check "SIGTERM: whole records only" '[ "$(tail -c 1 "$tmp/term.jsonl" | od -An -c | tr -d " ")" = "\n" ]'
+cap "$D" -q -o "$tmp/term.jsonl"
+check "SIGTERM: rerun finishes the job" 'diff <(strip "$tmp/term.jsonl") <(strip "$tmp/full.jsonl") > /dev/null'
 
 # ---- Shards: disjoint, complete, and merged back to the full output.
 for k in 1 2 3; do cap "$D" -q --shard $k/3 -o "$tmp/part$k.jsonl"; done
@@ -125,7 +135,7 @@ out=$(cap "$S" --sidecar 2> "$tmp/err"); rc=$?
 check "sidecar: no records on stdout without -o" '[ -z "$out" ]'
 check "sidecar written beside the image" '[ -s "$S/landscape.txt" ] && [ -s "$S/sub/pic.txt" ]'
 check "existing sidecar kept" '[ "$(cat "$S/portrait.txt")" = "my own caption" ]'
-check "two images, one sidecar name: the second fails" '[ $rc -eq 1 ] && grep -q "pic.png.*sidecar is .*pic.jpg" "$tmp/err"'
+check "two images, one sidecar name: the second fails" '[ $rc -eq 3 ] && grep -q "pic.png.*sidecar is .*pic.jpg" "$tmp/err"'
 check "no temporary files left" '[ -z "$(find "$S" -name "*.tmp*")" ]'
 cap "$S" --sidecar --overwrite -q -o "$tmp/side.jsonl" 2> /dev/null
 check "--overwrite replaces sidecars" '[ "$(cat "$S/portrait.txt")" != "my own caption" ]'

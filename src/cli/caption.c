@@ -45,9 +45,15 @@ static const char caption_usage[] =
     "  -p TEXT            the instruction (default: the model family's caption prompt)\n"
     "  --prompt-file FILE read the instruction from a file\n"
     "Progress goes to standard error: a bar on a terminal, else a line every 10 s.\n"
-    "Exit status: 0 when every image has a caption, 1 when any failed (see the records'\n"
-    "error field) or a folder could not be read, 130/143 when interrupted.\n\n" CLI_MODEL_OPTIONS
+    "Exit status: 0 every image has its caption; 3 the job is finished but some images\n"
+    "failed (their records hold the error; a rerun skips them); 1 the job could not run\n"
+    "or not entirely (model, output file, a folder that cannot be read); 2 usage;\n"
+    "130/143 interrupted by SIGINT/SIGTERM (a rerun continues).\n\n" CLI_MODEL_OPTIONS
         CLI_SAMPLING_OPTIONS;
+
+/* Finished, but some images have an error record: distinct from 1 (could
+ * not run) so that a scheduler can count the shard as done, not retry it. */
+#define CAPTION_EXIT_FAILED_IMAGES 3
 
 /* Raised by SIGINT/SIGTERM; also the generation's cancel flag. */
 static volatile sig_atomic_t interrupted;
@@ -337,7 +343,7 @@ static glimpse_status caption_image(glimpse_session *s, const settings *st, glim
 /* Runs the jobs in order; returns -1 when the output cannot be written. */
 static int run_jobs(settings *st, glimpse_model *m, glimpse_session *s, sink *out, job *jobs, size_t n, counts *c,
                     progress *pg) {
-    char **paths = malloc((n + 1) * sizeof *paths);
+    char **paths = calloc(n + 1, sizeof *paths);
     if (!paths) return -1;
     size_t n_load = 0;
     for (size_t i = 0; i < n; i++)
@@ -493,7 +499,7 @@ static int caption_paths(settings *st) {
         if (!st->o.quiet) fprintf(stderr, "glimpse caption: interrupted; run the same command again to continue\n");
         rc = 128 + interrupted;
     } else {
-        rc = wrote || c.failed || c.failed_before || list.n_unreadable ? 1 : 0;
+        rc = wrote || list.n_unreadable ? 1 : c.failed || c.failed_before ? CAPTION_EXIT_FAILED_IMAGES : 0;
     }
 done:
     for (size_t i = 0; jobs && i < list.n; i++) free(jobs[i].sidecar);
