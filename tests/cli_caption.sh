@@ -89,6 +89,13 @@ check "SIGTERM: whole records only" '[ "$(tail -c 1 "$tmp/term.jsonl" | od -An -
 cap "$D" -q -o "$tmp/term.jsonl"
 check "SIGTERM: rerun finishes the job" 'diff <(strip "$tmp/term.jsonl") <(strip "$tmp/full.jsonl") > /dev/null'
 
+# ---- A second job on the same output file is refused while the first runs.
+"$glimpse" caption "$D" $M -t 1 --max-tokens 60 -q -o "$tmp/lock.jsonl" & pid=$!
+for _ in $(seq 1 2000); do [ -s "$tmp/lock.jsonl" ] && break; sleep 0.005; done
+cap "$D" -o "$tmp/lock.jsonl" 2> "$tmp/err"; rc=$?
+kill -9 $pid 2> /dev/null; wait $pid 2> /dev/null
+check "second writer refused" '[ $rc -eq 1 ] && grep -q "lock.jsonl: another glimpse caption is writing to it" "$tmp/err"'
+
 # ---- Shards: disjoint, complete, and merged back to the full output.
 for k in 1 2 3; do cap "$D" -q --shard $k/3 -o "$tmp/part$k.jsonl"; done
 check "shards are disjoint and complete" '[ "$(paths "$tmp"/part*.jsonl | sort)" = "$(paths "$tmp/full.jsonl" | sort)" ] && [ -z "$(paths "$tmp"/part*.jsonl | sort | uniq -d)" ]'

@@ -19,6 +19,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -216,7 +217,7 @@ typedef struct {
 } settings;
 
 typedef struct {
-    size_t done, failed, recorded, failed_before, other_settings, sidecars_kept, unreadable;
+    size_t done, failed, recorded, failed_before, other_settings, sidecars_kept, other_shards;
 } counts;
 
 static int by_sidecar(const void *a, const void *b) {
@@ -243,11 +244,31 @@ static int mark_sidecar_conflicts(job *jobs, size_t n) {
     return 0;
 }
 
+/* Opens the output file for appending, locked so that a second job on the
+ * same file (a requeued task while the old one still runs) is refused
+ * rather than writing the same records twice. */
+static int open_output(sink *out) {
+    out->fd = open(out->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (out->fd < 0) {
+        fprintf(stderr, "glimpse caption: %s: cannot open: %s\n", out->path, strerror(errno));
+        return -1;
+    }
+    /* flock, not fcntl: fcntl's lock would go when reading the file closes another descriptor */
+    if (flock(out->fd, LOCK_EX | LOCK_NB) && errno == EWOULDBLOCK) {
+        fprintf(stderr, "glimpse caption: %s: another glimpse caption is writing to it\n", out->path);
+        close(out->fd);
+        out->fd = -1;
+        return -1;
+    }
+    return 0;
+}
+
 /* Decides what each image needs: resume against the output file (cut
  * record repaired, records of changed images dropped), sidecars. */
 static int plan(settings *st, sink *out, job *jobs, size_t n, counts *c) {
     caption_output prev = {0};
     if (out->path) {
+        if (open_output(out)) return -1;
         if (caption_output_read(out->path, st->format, st->model_name, st->prompt, &prev)) return -1;
         if (prev.size > 0 && prev.format != st->format) {
             if (st->format_given) {
@@ -259,7 +280,7 @@ static int plan(settings *st, sink *out, job *jobs, size_t n, counts *c) {
             out->format = st->format = prev.format;
         }
         if (prev.complete < prev.size) {
-            if (truncate(out->path, (off_t)prev.complete)) {
+            if (ftruncate(out->fd, (off_t)prev.complete)) {
                 fprintf(stderr, "glimpse caption: %s: cannot repair: %s\n", out->path, strerror(errno));
                 caption_output_free(&prev);
                 return -1;
@@ -274,6 +295,7 @@ static int plan(settings *st, sink *out, job *jobs, size_t n, counts *c) {
         job *j = &jobs[i];
         if (st->shard_n > 1 && !caption_in_shard(j->file->path + j->file->key, st->shard_k, st->shard_n)) {
             j->state = JOB_OTHER_SHARD;
+            c->other_shards++;
             continue;
         }
         caption_entry *e = prev.n ? caption_output_find(&prev, j->file->path) : NULL;
@@ -303,16 +325,15 @@ static int plan(settings *st, sink *out, job *jobs, size_t n, counts *c) {
         }
     }
     int rc = 0;
-    if (rewrite) rc = caption_output_rewrite(out->path, &prev);
+    if (rewrite) { /* the file is replaced: the new one is opened and locked */
+        close(out->fd);
+        out->fd = -1;
+        rc = caption_output_rewrite(out->path, &prev) || open_output(out) ? -1 : 0;
+    }
     if (!rc && out->path) {
-        out->fd = open(out->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-        if (out->fd < 0) {
-            fprintf(stderr, "glimpse caption: %s: cannot open: %s\n", out->path, strerror(errno));
-            rc = -1;
-        }
         /* a CSV file starts with its header, written once */
         struct stat sb;
-        if (!rc && out->format == CAPTION_CSV && fstat(out->fd, &sb) == 0 && sb.st_size == 0)
+        if (out->format == CAPTION_CSV && fstat(out->fd, &sb) == 0 && sb.st_size == 0)
             rc = write_all(out->fd, caption_csv_header(), strlen(caption_csv_header()));
     } else if (!rc && out->enabled && out->format == CAPTION_CSV) {
         fputs(caption_csv_header(), stdout);
@@ -445,37 +466,25 @@ static void print_summary(const settings *st, const counts *c, const caption_lis
                 c->other_settings);
 }
 
-/* The command after option parsing: find, plan, caption. */
-static int caption_paths(settings *st) {
-    caption_list list;
-    if (caption_find_images(st->o.args, st->o.n_args, st->recursive, st->o.quiet, &list)) {
-        caption_list_free(&list);
-        return 1;
-    }
-    int rc = 1;
-    glimpse_model *m = NULL;
-    glimpse_session *s = NULL;
-    job *jobs = calloc(list.n + 1, sizeof *jobs);
-    char *prompt_buf = NULL;
-    if (!jobs) goto done;
-    if (st->o.prompt_file && !(st->prompt = prompt_buf = cli_read_text_file(st->o.prompt_file))) goto done;
-    if (!(m = cli_load_model(&st->o))) goto done;
-    if (!st->prompt) st->prompt = glimpse_model_default_prompt(m, GLIMPSE_PROMPT_CAPTION);
-    st->model_name = glimpse_model_name(m);
-    for (size_t i = 0; i < list.n; i++) jobs[i].file = &list.files[i];
+/* Plans and runs the job with a loaded model; returns the exit status. */
+static int caption_job(settings *st, glimpse_model *m, job *jobs, const caption_list *list) {
     sink out = {.format = st->format, .path = st->o.output, .fd = -1, .enabled = st->o.output || !st->sidecar};
     counts c = {0};
-    if (plan(st, &out, jobs, list.n, &c)) goto done;
+    glimpse_session *s = NULL;
     glimpse_session_params sp = glimpse_session_default_params();
     sp.n_ctx = st->o.ctx;
+    int rc = 1;
+    if (plan(st, &out, jobs, list->n, &c)) goto done;
     if (glimpse_session_open(m, &sp, &s) != GLIMPSE_OK) {
         fprintf(stderr, "glimpse: %s\n", glimpse_last_error());
-        if (out.fd >= 0) close(out.fd);
         goto done;
     }
     progress pg = {.tty = isatty(2), .quiet = st->o.quiet, .t0 = now_ms()};
     pg.last_line = pg.t0;
-    for (size_t i = 0; i < list.n; i++) pg.total += jobs[i].state == JOB_RUN || jobs[i].state == JOB_CONFLICT;
+    for (size_t i = 0; i < list->n; i++) pg.total += jobs[i].state == JOB_RUN || jobs[i].state == JOB_CONFLICT;
+    if (!st->o.quiet && st->shard_n > 1)
+        fprintf(stderr, "glimpse caption: shard %d/%d: %zu of %zu images\n", st->shard_k, st->shard_n,
+                list->n - c.other_shards, list->n);
     if (!st->o.quiet)
         fprintf(stderr, "glimpse caption: %zu images to caption, %zu skipped\n", pg.total,
                 c.recorded + c.sidecars_kept);
@@ -486,25 +495,50 @@ static int caption_paths(settings *st) {
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
     st->o.gen.cancel = &interrupted;
-    int wrote = run_jobs(st, m, s, &out, jobs, list.n, &c, &pg);
+    int failed_write = run_jobs(st, m, s, &out, jobs, list->n, &c, &pg);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     progress_clear(&pg);
-    if (out.fd >= 0 && (fsync(out.fd) | close(out.fd)) && !wrote) {
-        fprintf(stderr, "glimpse caption: %s: cannot write: %s\n", out.path, strerror(errno));
-        wrote = -1;
+    if (out.fd >= 0) {
+        int bad = fsync(out.fd) | close(out.fd);
+        out.fd = -1;
+        if (bad && !failed_write) {
+            fprintf(stderr, "glimpse caption: %s: cannot write: %s\n", out.path, strerror(errno));
+            failed_write = -1;
+        }
     }
-    print_summary(st, &c, &list, (now_ms() - pg.t0) / 60000.0);
+    print_summary(st, &c, list, (now_ms() - pg.t0) / 60000.0);
     if (interrupted) {
         if (!st->o.quiet) fprintf(stderr, "glimpse caption: interrupted; run the same command again to continue\n");
         rc = 128 + interrupted;
     } else {
-        rc = wrote || list.n_unreadable ? 1 : c.failed || c.failed_before ? CAPTION_EXIT_FAILED_IMAGES : 0;
+        rc = failed_write || list->n_unreadable ? 1 : c.failed || c.failed_before ? CAPTION_EXIT_FAILED_IMAGES : 0;
     }
+done:
+    if (out.fd >= 0) close(out.fd);
+    glimpse_session_free(s);
+    return rc;
+}
+
+/* The command after option parsing: find the images, load the model, run. */
+static int caption_paths(settings *st) {
+    caption_list list;
+    int rc = 1;
+    job *jobs = NULL;
+    glimpse_model *m = NULL;
+    char *prompt_buf = NULL;
+    if (caption_find_images(st->o.args, st->o.n_args, st->recursive, st->o.quiet, &list) ||
+        !(jobs = calloc(list.n + 1, sizeof *jobs)))
+        goto done;
+    for (size_t i = 0; i < list.n; i++) jobs[i].file = &list.files[i];
+    if (st->o.prompt_file && !(st->prompt = prompt_buf = cli_read_text_file(st->o.prompt_file))) goto done;
+    if (!(m = cli_load_model(&st->o))) goto done;
+    if (!st->prompt) st->prompt = glimpse_model_default_prompt(m, GLIMPSE_PROMPT_CAPTION);
+    st->model_name = glimpse_model_name(m);
+    rc = caption_job(st, m, jobs, &list);
 done:
     for (size_t i = 0; jobs && i < list.n; i++) free(jobs[i].sidecar);
     free(jobs);
-    glimpse_session_free(s);
     glimpse_model_free(m);
     free(prompt_buf);
     caption_list_free(&list);

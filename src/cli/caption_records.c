@@ -514,6 +514,7 @@ int caption_output_read(const char *path, caption_format fallback, const char *m
                                           : parse_csv(path, out, model, prompt);
     if (!rc) rc = sort_entries(out);
     if (rc && errno == ENOMEM) fprintf(stderr, "glimpse caption: %s: out of memory\n", path);
+    if (rc) caption_output_free(out);
     return rc;
 }
 
