@@ -383,7 +383,10 @@ static int add_entry(caption_output *out, size_t *cap, record_view *v, size_t of
     if (out->n == *cap) {
         size_t c = *cap ? *cap * 2 : 256;
         caption_entry *e = realloc(out->entries, c * sizeof *e);
-        if (!e) return -1;
+        if (!e) {
+            view_free(v);
+            return -1;
+        }
         out->entries = e;
         *cap = c;
     }
@@ -507,6 +510,7 @@ int caption_output_read(const char *path, caption_format fallback, const char *m
         else if (out->size - lead >= 5 && !memcmp(out->data + lead, "\"path", 5)) out->format = CAPTION_CSV;
         else {
             fprintf(stderr, "glimpse caption: %s: not a file of caption records (JSON lines or CSV)\n", path);
+            caption_output_free(out);
             return -1;
         }
     }
