@@ -102,7 +102,7 @@ static void dot_tokens(const matmul_job *job, matmul_path path, const void *row,
     }
     for (; t < t1; t++) {
         const float *xt = job->x + t * n_in;
-        const void *xqt = xq + (size_t)t * xb;
+        const void *xqt = xq ? xq + (size_t)t * xb : NULL; /* float paths quantise nothing */
         float v;
         switch (path) {
         case PATH_Q8_0: v = k->dot_q8_0(row, xqt, n_in); break;

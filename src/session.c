@@ -36,7 +36,8 @@ typedef struct {
 
 typedef struct {
     position *pos;
-    int32_t n, cap;
+    int32_t n;
+    size_t cap;
     int32_t n_image;
 } sequence;
 
@@ -44,26 +45,25 @@ struct glimpse_session {
     glimpse_model *m;
     gl_kv_cache *kv;
     message *msgs;
-    int n_msgs, cap_msgs;
+    int n_msgs;
+    size_t cap_msgs;
     glimpse_image **pending; /* images for the next user message */
-    int n_pending, cap_pending;
+    int n_pending;
+    size_t cap_pending;
     sequence cached; /* what the KV cache holds, position by position */
     float *logits;   /* (n_vocab) */
     int32_t *answer; /* (n_answer) token ids of the last answer */
-    int32_t n_answer, cap_answer;
+    int32_t n_answer;
+    size_t cap_answer;
     float *embd_buf; /* (PREFILL_BATCH, n_embd) image rows gathered for one forward call */
 };
 
 /* ==== Sequences ==== */
 
 static glimpse_status seq_push(sequence *s, int32_t token, const float *embd) {
-    if (s->n == s->cap) {
-        int32_t cap = s->cap ? s->cap * 2 : 1024;
-        position *p = gl_realloc(s->pos, (size_t)cap * sizeof *p);
-        if (!p) return gl_error_nomem("prompt positions");
-        s->pos = p;
-        s->cap = cap;
-    }
+    position *p = gl_grow(s->pos, &s->cap, (size_t)s->n + 1, sizeof *p);
+    if (!p) return gl_error_nomem("prompt positions");
+    s->pos = p;
     s->pos[s->n++] = (position){token, embd};
     if (token < 0) s->n_image++;
     return GLIMPSE_OK;
@@ -109,7 +109,7 @@ static glimpse_status push_segment(sequence *s, const gl_vocab *v, const gl_prom
                                    int add_bos) {
     int unsafe = 0;
     for (size_t i = 0; i < p->n_literal && !unsafe; i++) {
-        size_t a = p->literal[i].at, b = a + p->literal[i].len;
+        size_t a = p->literal[i].off, b = a + p->literal[i].len;
         if (a < from) a = from;
         if (b > to) b = to;
         if (a < b) unsafe = holds_control_token(v, p->text + a, b - a);
@@ -118,7 +118,7 @@ static glimpse_status push_segment(sequence *s, const gl_vocab *v, const gl_prom
     size_t at = from;
     glimpse_status st = GLIMPSE_OK;
     for (size_t i = 0; i < p->n_literal && !st; i++) {
-        size_t a = p->literal[i].at, b = a + p->literal[i].len;
+        size_t a = p->literal[i].off, b = a + p->literal[i].len;
         if (b <= from || a >= to) continue;
         if (a < from) a = from;
         if (b > to) b = to;
@@ -311,28 +311,20 @@ glimpse_status glimpse_session_add_image(glimpse_session *s, glimpse_image *img)
         glimpse_image_free(img);
         return gl_error(GLIMPSE_ERR_INVALID_ARG, "image was prepared for another model");
     }
-    if (s->n_pending == s->cap_pending) {
-        int cap = s->cap_pending ? s->cap_pending * 2 : 4;
-        glimpse_image **p = gl_realloc(s->pending, (size_t)cap * sizeof *p);
-        if (!p) {
-            glimpse_image_free(img);
-            return gl_error_nomem("image list");
-        }
-        s->pending = p;
-        s->cap_pending = cap;
+    glimpse_image **p = gl_grow(s->pending, &s->cap_pending, (size_t)s->n_pending + 1, sizeof *p);
+    if (!p) {
+        glimpse_image_free(img);
+        return gl_error_nomem("image list");
     }
+    s->pending = p;
     s->pending[s->n_pending++] = img;
     return GLIMPSE_OK;
 }
 
 static glimpse_status push_message(glimpse_session *s, gl_chat_role role, const char *text, size_t len) {
-    if (s->n_msgs == s->cap_msgs) {
-        int cap = s->cap_msgs ? s->cap_msgs * 2 : 8;
-        message *m = gl_realloc(s->msgs, (size_t)cap * sizeof *m);
-        if (!m) return gl_error_nomem("conversation");
-        s->msgs = m;
-        s->cap_msgs = cap;
-    }
+    message *m = gl_grow(s->msgs, &s->cap_msgs, (size_t)s->n_msgs + 1, sizeof *m);
+    if (!m) return gl_error_nomem("conversation");
+    s->msgs = m;
     message *msg = &s->msgs[s->n_msgs];
     memset(msg, 0, sizeof *msg);
     if (!(msg->text = gl_strndup(text, len))) return gl_error_nomem("message");
@@ -341,7 +333,8 @@ static glimpse_status push_message(glimpse_session *s, gl_chat_role role, const 
         msg->images = s->pending;
         msg->n_images = s->n_pending;
         s->pending = NULL;
-        s->n_pending = s->cap_pending = 0;
+        s->n_pending = 0;
+        s->cap_pending = 0;
     }
     s->n_msgs++;
     return GLIMPSE_OK;
@@ -415,15 +408,9 @@ typedef struct {
 
 static glimpse_status text_append(text_buf *b, const char *s, size_t n) {
     size_t need;
-    if (gl_add_overflow(b->len, n + 1, &need)) return gl_error_nomem("answer");
-    if (need > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < need) cap *= 2;
-        char *t = gl_realloc(b->text, cap);
-        if (!t) return gl_error_nomem("answer");
-        b->text = t;
-        b->cap = cap;
-    }
+    char *t = gl_add_overflow(b->len, n + 1, &need) ? NULL : gl_grow(b->text, &b->cap, need, 1);
+    if (!t) return gl_error_nomem("answer");
+    b->text = t;
     memcpy(b->text + b->len, s, n);
     b->len += n;
     b->text[b->len] = 0;
@@ -473,13 +460,9 @@ static glimpse_status emit(text_buf *answer, const gl_stop_result *r, glimpse_te
 }
 
 static glimpse_status push_answer(glimpse_session *s, int32_t tok) {
-    if (s->n_answer == s->cap_answer) {
-        int32_t cap = s->cap_answer ? s->cap_answer * 2 : 256;
-        int32_t *a = gl_realloc(s->answer, (size_t)cap * sizeof *a);
-        if (!a) return gl_error_nomem("answer tokens");
-        s->answer = a;
-        s->cap_answer = cap;
-    }
+    int32_t *a = gl_grow(s->answer, &s->cap_answer, (size_t)s->n_answer + 1, sizeof *a);
+    if (!a) return gl_error_nomem("answer tokens");
+    s->answer = a;
     s->answer[s->n_answer++] = tok;
     return GLIMPSE_OK;
 }

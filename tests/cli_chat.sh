@@ -25,6 +25,12 @@ check "second turn reused the first" 'grep -q "reused" "$tmp/err" && ! grep -q "
 check "reset clears all but the system prompt" \
   'python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert [x[\"role\"] for x in d[\"messages\"]]==[\"system\"]" "$tmp/two.json"'
 
+# An image in a later turn joins that turn.
+printf 'hello\n/image %s\nand this?\n/save %s\n' "$I/portrait.png" "$tmp/three.json" | $glimpse chat $M > /dev/null 2> "$tmp/err"
+check "image in a later turn" \
+  'python3 -c "import json,sys; m=json.load(open(sys.argv[1]))[\"messages\"]; assert \"images\" not in m[0] and m[2][\"images\"]==[sys.argv[2]]" "$tmp/three.json" "$I/portrait.png"'
+check "later image encoded" 'grep -q "80 image tokens" <(sed -n 3p "$tmp/err")'
+
 # An image that does not exist is reported and the chat goes on.
 printf '/image /nonexistent.png\nhi\n' | $glimpse chat $M > "$tmp/out" 2> "$tmp/err"; rc=$?
 check "missing image: reported, chat continues, exit 1" '[ $rc -eq 1 ] && grep -q "glimpse: /nonexistent.png" "$tmp/err" && [ $(grep -c "image tokens" "$tmp/err") -eq 1 ]'

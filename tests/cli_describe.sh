@@ -25,6 +25,9 @@ if command -v python3 > /dev/null; then
   check "json lines parse" 'printf "%s\n" "$out" | python3 -c "import json,sys; [json.loads(l) for l in sys.stdin]"'
 fi
 
+out=$($glimpse ask $I/landscape.jpg $I/exif_rot6.jpg "Which is brighter?" --together $M --json 2>/dev/null); rc=$?
+check "two images in one prompt" '[ $rc -eq 0 ] && [ $(printf "%s\n" "$out" | wc -l) -eq 1 ] && [[ "$out" == *"\"image_tokens\": 160"* ]]'
+
 # A bad image among good ones: reported, the others answered, exit 1.
 printf 'not an image at all' > "$tmp/bad.jpg"
 head -c 300 $I/landscape.jpg > "$tmp/truncated.jpg"

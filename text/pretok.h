@@ -5,13 +5,12 @@
 
 #include "glimpse.h"
 
+#include "mem.h"
+
 #include <stddef.h>
 
 typedef struct gl_pretok gl_pretok;
 
-typedef struct {
-    size_t off, len; /* bytes of the input */
-} gl_span;
 
 typedef struct {
     gl_span *spans;

@@ -30,6 +30,7 @@
 #define GLIMPSE_TEMPLATE_H
 
 #include "glimpse.h"
+#include "mem.h"
 
 #include <stddef.h>
 
@@ -64,10 +65,6 @@ typedef struct {
     const gl_chat_part *parts; /* (n_parts) in order */
     size_t n_parts;
 } gl_chat_message;
-
-typedef struct {
-    size_t at, len;
-} gl_span;
 
 typedef struct {
     char *text;       /* the prompt, NUL-terminated */

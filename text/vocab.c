@@ -26,24 +26,12 @@
  * texts; it takes whichever its hash map yields first). */
 static const char *const EOG_TEXTS[] = {
     "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|eom_id|>", "<EOT>", "_<EOT>",
-    "<|end_of_text|>", "<end_of_utterance>", "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>",
+    "<|end_of_text|>", "<end_of_utterance>", "<｜end▁of▁sentence｜>",
 };
 static const char *const EOT_TEXTS[] = {
     "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|end_of_text|>", "<EOT>", "_<EOT>",
-    "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>", "<end_of_utterance>",
+    "<｜end▁of▁sentence｜>", "<end_of_utterance>",
 };
-
-void *gl_grow(void *arr, size_t *cap, size_t need, size_t elem) {
-    if (need == 0) need = 1; /* so that an array never grown is allocated, not NULL */
-    if (need <= *cap) return arr;
-    size_t n = *cap ? *cap : 16, bytes;
-    while (n < need)
-        if (gl_mul_overflow(n, 2, &n)) return NULL;
-    if (gl_mul_overflow(n, elem, &bytes)) return NULL;
-    void *grown = gl_realloc(arr, bytes);
-    if (grown) *cap = n;
-    return grown;
-}
 
 glimpse_status gl_ids_push(gl_ids *out, int32_t id) {
     int32_t *ids = gl_grow(out->ids, &out->cap, out->n + 1, sizeof *ids);

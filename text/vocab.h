@@ -81,10 +81,6 @@ typedef struct {
 
 glimpse_status gl_ids_push(gl_ids *out, int32_t id);
 
-/* The gl_malloc'd array arr of *cap elements of elem bytes, reallocated to
- * hold at least need (capacity at least doubled, *cap updated); NULL when that
- * fails, arr then unchanged. */
-void *gl_grow(void *arr, size_t *cap, size_t need, size_t elem);
 
 /* ==== Loading and lookup ==== */
 

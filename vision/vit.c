@@ -307,7 +307,7 @@ glimpse_status gl_vit_forward(const gl_vit *vit, const float *pixels, int height
         if (linear(l->q_w, l->q_b, xn, q, n_pos, pool) || linear(l->k_w, l->k_b, xn, k, n_pos, pool) ||
             linear(l->v_w, l->v_b, xn, v, n_pos, pool))
             goto oom;
-        if (gl_attention(att, q, n_pos, k, v, n_pos, E, n_head, n_head, E / n_head, -1, pool)) goto oom;
+        if (gl_attention_full(att, q, k, v, n_pos, n_head, E / n_head, pool)) goto oom;
         if (linear(l->o_w, l->o_b, att, xn, n_pos, pool)) goto oom;
         gl_add(x, xn, n_e);
         /* MLP block: x += fc2(act(fc1(LN2 x))) */

@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef GLIMPSE_HAVE_LIBEDIT
+#include <editline/readline.h>
+#endif
 
 static const char chat_usage[] =
     "usage: glimpse chat [IMAGE...] [options]\n"
@@ -35,6 +38,29 @@ static int add_image(glimpse_session *s, glimpse_model *m, const char *path) {
     return 0;
 }
 
+/* Reads one line into buf: with line editing and history on a terminal
+ * when built with libedit, else plain. NULL at end of input or on Ctrl-C. */
+static char *read_line(char *buf, size_t size, int tty) {
+#ifdef GLIMPSE_HAVE_LIBEDIT
+    if (tty) {
+        char *line = readline("> ");
+        if (!line || interrupted) {
+            free(line);
+            return NULL;
+        }
+        if (*line) add_history(line);
+        snprintf(buf, size, "%s", line);
+        free(line);
+        return buf;
+    }
+#endif
+    if (tty) {
+        fputs("> ", stdout);
+        fflush(stdout);
+    }
+    return fgets(buf, (int)size, stdin);
+}
+
 static char *trim(char *line) {
     size_t n = strlen(line);
     while (n && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' ')) line[--n] = 0;
@@ -56,12 +82,7 @@ int cli_chat(int argc, char **argv) {
         return rc == 1 ? 0 : 2;
     }
     glimpse_model *m = cli_load_model(&o);
-    glimpse_session *s = NULL;
-    if (m) {
-        glimpse_session_params sp = glimpse_session_default_params();
-        sp.n_ctx = o.ctx;
-        if (glimpse_session_open(m, &sp, &s) != GLIMPSE_OK) fprintf(stderr, "glimpse: %s\n", glimpse_last_error());
-    }
+    glimpse_session *s = cli_open_session(&o, m);
     if (!s) {
         glimpse_model_free(m);
         free(o.args);
@@ -82,12 +103,8 @@ int cli_chat(int argc, char **argv) {
                                  glimpse_model_name(m));
     char line[16384];
     for (;;) {
-        if (tty) {
-            fputs("> ", stdout);
-            fflush(stdout);
-        }
         interrupted = 0;
-        if (!fgets(line, sizeof line, stdin)) {
+        if (!read_line(line, sizeof line, tty)) {
             if (tty) putchar('\n');
             break; /* Ctrl-D, end of input, or Ctrl-C at the prompt */
         }

@@ -199,6 +199,16 @@ glimpse_model *cli_load_model(const cli_opts *o) {
     return m;
 }
 
+glimpse_session *cli_open_session(const cli_opts *o, glimpse_model *m) {
+    if (!m) return NULL;
+    glimpse_session_params sp = glimpse_session_default_params();
+    sp.n_ctx = o->ctx;
+    glimpse_session *s;
+    if (glimpse_session_open(m, &sp, &s) == GLIMPSE_OK) return s;
+    fprintf(stderr, "glimpse: %s\n", glimpse_last_error());
+    return NULL;
+}
+
 int cli_stream_text(const char *text, size_t len, void *user) {
     const cli_opts *o = user;
     if (!o->json) {

@@ -39,6 +39,9 @@ typedef struct {
 /* Parses argv (argv[0] is the subcommand). Returns 0, 1 after printing help,
  * or 2 after printing a usage error. */
 int cli_parse(int argc, char **argv, cli_opts *o, const char *usage);
+/* A session on m (NULL allowed) with the options' context size; prints the
+ * error and returns NULL on failure. */
+glimpse_session *cli_open_session(const cli_opts *o, glimpse_model *m);
 /* Removes every occurrence of a flag that only one subcommand knows from
  * argv, before cli_parse; returns whether it was there. */
 int cli_take_flag(int *argc, char **argv, const char *flag);

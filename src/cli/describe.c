@@ -79,13 +79,8 @@ static int run(int argc, char **argv, int is_ask) {
         return 2;
     }
     glimpse_model *m = cli_load_model(&o);
-    glimpse_session *s = NULL;
+    glimpse_session *s = cli_open_session(&o, m);
     rc = 1;
-    if (m) {
-        glimpse_session_params sp = glimpse_session_default_params();
-        sp.n_ctx = o.ctx;
-        if (glimpse_session_open(m, &sp, &s) != GLIMPSE_OK) fprintf(stderr, "glimpse: %s\n", glimpse_last_error());
-    }
     if (s) {
         if (!prompt) prompt = glimpse_model_default_prompt(m, GLIMPSE_PROMPT_DESCRIBE);
         rc = 0;

@@ -37,13 +37,8 @@ int cli_generate(int argc, char **argv) {
         return 2;
     }
     glimpse_model *m = cli_load_model(&o);
-    glimpse_session *s = NULL;
+    glimpse_session *s = cli_open_session(&o, m);
     rc = 1;
-    if (m) {
-        glimpse_session_params sp = glimpse_session_default_params();
-        sp.n_ctx = o.ctx;
-        if (glimpse_session_open(m, &sp, &s) != GLIMPSE_OK) fprintf(stderr, "glimpse: %s\n", glimpse_last_error());
-    }
     if (s) {
         char *text = NULL;
         glimpse_timings t;
