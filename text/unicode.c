@@ -10,7 +10,6 @@
 #include "error.h"
 #include "mem.h"
 #include "unicode_tables.h"
-#include "vocab.h"
 
 #include <string.h>
 
