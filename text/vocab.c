@@ -274,13 +274,14 @@ static glimpse_status load_tokens(gl_vocab *v, const gl_gguf *g) {
 /* Special ids, end-of-generation tokens and BOS policy (llama.cpp's defaults). */
 static void load_specials(gl_vocab *v, const gl_gguf *g) {
     int spm = v->kind == GL_VOCAB_SPM, wpm = v->kind == GL_VOCAB_WPM;
-    v->bos = special_id(v, g, "tokenizer.ggml.bos_token_id", spm ? 1 : 11);
-    v->eos = special_id(v, g, "tokenizer.ggml.eos_token_id", spm ? 2 : 11);
-    v->unk = special_id(v, g, "tokenizer.ggml.unknown_token_id", spm ? 0 : -1);
-    if (wpm) { /* BERT: [CLS] text [SEP] */
+    if (wpm) { /* BERT: [CLS] text [SEP]; older converters name [CLS] cls_token_id */
         v->bos = special_id(v, g, "tokenizer.ggml.bos_token_id", special_id(v, g, "tokenizer.ggml.cls_token_id", 101));
         v->eos = special_id(v, g, "tokenizer.ggml.seperator_token_id", 102);
         v->unk = special_id(v, g, "tokenizer.ggml.unknown_token_id", 100);
+    } else {
+        v->bos = special_id(v, g, "tokenizer.ggml.bos_token_id", spm ? 1 : 11);
+        v->eos = special_id(v, g, "tokenizer.ggml.eos_token_id", spm ? 2 : 11);
+        v->unk = special_id(v, g, "tokenizer.ggml.unknown_token_id", spm ? 0 : -1);
     }
     v->eot = special_id(v, g, "tokenizer.ggml.eot_token_id", -1);
     int32_t eom = special_id(v, g, "tokenizer.ggml.eom_token_id", -1);
@@ -340,17 +341,17 @@ glimpse_status gl_vocab_load(const gl_gguf *g, gl_vocab **out) {
     else if (model_len == 5 && !memcmp(model, "llama", 5)) v->kind = GL_VOCAB_SPM;
     else if (model_len == 4 && !memcmp(model, "bert", 4)) v->kind = GL_VOCAB_WPM;
     else {
-        st = gl_error(GLIMPSE_ERR_UNSUPPORTED, "%s: tokenizer model '%.*s' is not supported (gpt2, llama and bert are)",
-                      v->name, (int)(model_len > 32 ? 32 : model_len), model);
+        st = gl_error(GLIMPSE_ERR_UNSUPPORTED,
+                      "%s: tokenizer model '%.*s' is not supported (gpt2, llama and bert are)", v->name,
+                      (int)(model_len > 32 ? 32 : model_len), model);
         gl_vocab_free(v);
         return st;
     }
-    if ((st = load_tokens(v, g)) || (st = build_index(v)) ||
-        (st = v->kind == GL_VOCAB_BPE ? gl_bpe_load(v, g) : v->kind == GL_VOCAB_SPM ? (gl_spm_load(v), GLIMPSE_OK)
-                                                                                 : GLIMPSE_OK)) {
+    if ((st = load_tokens(v, g)) || (st = build_index(v)) || (v->kind == GL_VOCAB_BPE && (st = gl_bpe_load(v, g)))) {
         gl_vocab_free(v);
         return st;
     }
+    if (v->kind == GL_VOCAB_SPM) gl_spm_load(v);
     load_specials(v, g);
     if ((st = build_specials(v))) {
         gl_vocab_free(v);

@@ -3,11 +3,12 @@
  *
  * Three tokenizer kinds are supported: byte-level BPE (`tokenizer.ggml.model`
  * = "gpt2", bpe.c, with the pre-tokenizer of pretok.c), SentencePiece BPE
- * ("llama", spm.c) and WordPiece ("bert", wpm.c). Special tokens follow llama.cpp src/llama-vocab.cpp:
- * CONTROL (and UNKNOWN) tokens are recognised in text only with parse_special;
- * USER_DEFINED tokens (Hugging Face "added tokens" that are not special) are
- * always recognised, as Hugging Face tokenizers and llama.cpp both do. A vocab
- * is read-only after loading: any number of threads may tokenize with it. */
+ * ("llama", spm.c) and WordPiece ("bert", wpm.c). Special tokens follow
+ * llama.cpp src/llama-vocab.cpp: CONTROL (and UNKNOWN) tokens are recognised
+ * in text only with parse_special; USER_DEFINED tokens (Hugging Face "added
+ * tokens" that are not special) are always recognised, as Hugging Face
+ * tokenizers and llama.cpp both do. A vocab is read-only after loading: any
+ * number of threads may tokenize with it. */
 #ifndef GLIMPSE_VOCAB_H
 #define GLIMPSE_VOCAB_H
 
@@ -110,8 +111,8 @@ int gl_vocab_token_type(const gl_vocab *v, int32_t id);
  * as llama.cpp's add_special does: BOS before it when the model asks for one
  * (tokenizer.ggml.add_bos_token, else llama.cpp's default for the tokenizer
  * kind), EOS after it in the rare models with add_eos_token (WordPiece: [CLS]
- * before and [SEP] after, unless add_bos_token / add_sep_token say no). parse_special:
- * recognise CONTROL tokens written in the text. */
+ * before and [SEP] after, unless add_bos_token / add_sep_token say no).
+ * parse_special: recognise CONTROL tokens written in the text. */
 glimpse_status gl_tokenize(const gl_vocab *v, const char *text, size_t len, int add_special, int parse_special,
                            int32_t **ids, size_t *n_ids);
 
