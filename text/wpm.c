@@ -8,7 +8,8 @@
  * (src/llama-vocab.cpp) has the same shape; where they differ this follows
  * Hugging Face: accents are removed after a full canonical decomposition (also
  * from text that arrives decomposed), Chinese characters are chosen before
- * decomposing, and a word over 100 characters is unknown.
+ * decomposing, a word over 100 characters is unknown, and a U+2581 inside a
+ * word does not let a word-initial piece match there.
  *
  *   1. drop NUL, U+FFFD, bad UTF-8 and Cc/Cf/Co characters except \t \n \r;
  *      every whitespace character becomes a space
@@ -89,23 +90,25 @@ static glimpse_status encode_word(const gl_vocab *v, const uint32_t *cps, size_t
     off[0] = 3;
     for (size_t i = 0; i < n; i++) off[i + 1] = off[i] + gl_utf8_encode(cps[i], word + off[i]);
 
-    size_t first = out->n;
+    size_t first = out->n, pos = 0;
     glimpse_status st;
-    for (size_t pos = 0; pos < n;) {
-        /* The first piece includes the mark; continuations start at a character. */
+    while (pos < n) {
+        /* The first piece includes the mark; continuations start at a character.
+         * A continuation starting with U+2581 ("##▁x") would be stored as the
+         * word-initial "x" is: no BERT vocabulary has one, so none matches. */
+        if (pos && cps[pos] == 0x2581) break;
         size_t start = pos ? off[pos] : 0, end = n;
         int32_t id = -1;
         for (; end > pos; end--)
             if (off[end] - start <= v->max_token_len && (id = gl_vocab_find(v, word + start, off[end] - start)) >= 0)
                 break;
-        if (id < 0) {
-            out->n = first;
-            return push_unknown(v, out);
-        }
+        if (id < 0) break;
         if ((st = gl_ids_push(out, id))) return st;
         pos = end;
     }
-    return GLIMPSE_OK;
+    if (pos == n) return GLIMPSE_OK;
+    out->n = first; /* stuck: the whole word is unknown */
+    return push_unknown(v, out);
 }
 
 glimpse_status gl_wpm_encode(const gl_vocab *v, const char *text, size_t len, gl_ids *out) {
