@@ -8,12 +8,9 @@
 
 #define GL_UNICODE_VERSION "14.0.0"
 
-/* Character classes as runs: each entry is start << 8 | classes, and the run
+/* Character classes as runs: each entry is start << 8 | classes (the GL_UC_*
+ * bits of unicode.h: White_Space 1, Cc|Cf|Co 2, P* 4, Mn 8), and the run
  * lasts until the next entry's start. (1049 runs) */
-#define GL_UC_WHITE_SPACE 1 /* the White_Space property */
-#define GL_UC_OTHER 2       /* Cc, Cf or Co */
-#define GL_UC_PUNCT 4       /* Pc Pd Ps Pe Pi Pf Po */
-#define GL_UC_MN 8          /* Mn, nonspacing mark */
 static const uint32_t GL_UC_CLASS_RUNS[1049] = {
     0x2, 0x903, 0xe02, 0x2001, 0x2104, 0x2400, 0x2504, 0x2b00, 0x2c04, 0x3000, 0x3a04, 0x3c00, 0x3f04, 0x4100,
     0x5b04, 0x5e00, 0x5f04, 0x6000, 0x7b04, 0x7c00, 0x7d04, 0x7e00, 0x7f02, 0x8503, 0x8602, 0xa001, 0xa104,
