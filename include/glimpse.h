@@ -234,9 +234,10 @@ int64_t glimpse_gguf_find_tensor(const glimpse_gguf *file, const char *name);
 
 /* A model's tokenizer, read from the tokenizer.ggml.* metadata of any GGUF
  * file (a text model or a vocab-only file). Byte-level BPE ("gpt2": GPT-2,
- * Llama 3, Qwen2, SmolLM, StarCoder, DeepSeek, Falcon, MPT) and SentencePiece
- * ("llama": Llama 2, Phi-3, Baichuan) tokenizers are supported; token ids match
- * Hugging Face tokenizers. Read-only once loaded: threads may share one. */
+ * Llama 3, Qwen2, SmolLM, StarCoder, DeepSeek, Falcon, MPT), SentencePiece
+ * ("llama": Llama 2, Phi-3, Baichuan) and WordPiece ("bert": BERT, BGE)
+ * tokenizers are supported; token ids match Hugging Face tokenizers.
+ * Read-only once loaded: threads may share one. */
 typedef struct glimpse_vocab glimpse_vocab;
 
 enum {
