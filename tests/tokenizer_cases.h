@@ -105,7 +105,7 @@ static inline gl_vocab *load_vocab(const char *path) {
 /* run_cases on the files inp_path and out_path. */
 static inline void run_case_files(const gl_vocab *v, const char *name, const char *inp_path, const char *out_path,
                            int parse_special, int round_trip) {
-    size_t inp_len, out_len;
+    size_t inp_len = 0, out_len = 0;
     unsigned char *inp = test_read_file(inp_path, &inp_len), *out = test_read_file(out_path, &out_len);
     char *o = out ? malloc(out_len + 1) : NULL;
     if (!inp || !o) {
