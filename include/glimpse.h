@@ -250,9 +250,10 @@ int64_t glimpse_gguf_find_tensor(const glimpse_gguf *file, const char *name);
 
 /* A model's tokenizer, read from the tokenizer.ggml.* metadata of any GGUF
  * file (a text model or a vocab-only file). Byte-level BPE ("gpt2": GPT-2,
- * Llama 3, Qwen2, SmolLM, StarCoder, DeepSeek, Falcon, MPT) and SentencePiece
- * ("llama": Llama 2, Phi-3, Baichuan) tokenizers are supported; token ids match
- * Hugging Face tokenizers. Read-only once loaded: threads may share one. */
+ * Llama 3, Qwen2, SmolLM, StarCoder, DeepSeek, Falcon, MPT), SentencePiece
+ * ("llama": Llama 2, Phi-3, Baichuan) and WordPiece ("bert": BERT, BGE)
+ * tokenizers are supported; token ids match Hugging Face tokenizers.
+ * Read-only once loaded: threads may share one. */
 typedef struct glimpse_vocab glimpse_vocab;
 
 enum {
@@ -280,6 +281,24 @@ size_t glimpse_token_piece(const glimpse_vocab *vocab, int32_t id, char *buf, si
  * tokens are left out. */
 glimpse_status glimpse_detokenize(const glimpse_vocab *vocab, const int32_t *ids, size_t n_ids, char **text,
                                   size_t *len);
+
+/* ==== Caption helpers ==== */
+
+/* How many bytes of a file's start glimpse_image_sniff needs at most. */
+#define GLIMPSE_IMAGE_SNIFF_BYTES 512
+
+typedef enum {
+    GLIMPSE_SNIFF_NOT_IMAGE = 0, /* no image format glimpse knows of */
+    GLIMPSE_SNIFF_IMAGE,         /* a format glimpse decodes */
+    GLIMPSE_SNIFF_UNSUPPORTED,   /* a known image format glimpse refuses (HEIC, AVIF, TIFF, JPEG XL, SVG...) */
+} glimpse_sniff;
+
+/* What a file is, from its first n bytes (GLIMPSE_IMAGE_SNIFF_BYTES, or the
+ * whole file when it is shorter), by the magic bytes that
+ * glimpse_image_load_file chooses its decoder by (never the file name).
+ * *format (may be NULL) receives a static name ("JPEG", "PNG", "HEIC"), or
+ * NULL for GLIMPSE_SNIFF_NOT_IMAGE. Reads nothing past head[n). */
+glimpse_sniff glimpse_image_sniff(const void *head, size_t n, const char **format);
 
 #ifdef __cplusplus
 }

@@ -49,12 +49,12 @@ static int storage_type(int type, int64_t ne0) {
     return type == GL_TYPE_Q4_K ? GL_TYPE_Q5_0 : GL_TYPE_Q8_0;
 }
 
-/* Adds a tensor of uniform random values in [-scale, scale) (+ offset),
- * stored with dims ne4 when given (rows of ne0 either way). */
-static void add_random_shaped(maker *m, const char *name, int64_t ne0, int64_t ne1, float scale, float offset,
-                              int type, const int64_t *ne4) {
+/* Adds a tensor of uniform random values in [-scale, scale) (+ offset) with
+ * dims ne (innermost first; unused ones 1), stored as rows of ne[0]. */
+static void add_random_nd(maker *m, const char *name, const int64_t ne[4], float scale, float offset, int type) {
     if (m->failed) return;
-    int64_t n = ne0 * ne1;
+    int64_t ne0 = ne[0], ne1 = ne[1] * ne[2] * ne[3], n = ne0 * ne1;
+    int n_dims = ne[3] > 1 ? 4 : ne[2] > 1 ? 3 : ne[1] > 1 ? 2 : 1;
     for (int64_t i = 0; i < n; i++) m->scratch[i] = offset + scale * rng_uniform(&m->r);
     int t = storage_type(type, ne0);
     const gl_type_traits *tr = gl_type_get(t);
@@ -64,13 +64,12 @@ static void add_random_shaped(maker *m, const char *name, int64_t ne0, int64_t n
     }
     size_t row = gl_row_bytes(t, ne0);
     for (int64_t r = 0; r < ne1; r++) tr->from_float(m->scratch + r * ne0, m->packed + (size_t)r * row, ne0);
-    int64_t ne[2] = {ne0, ne1};
-    if (gl_gguf_add_tensor(m->w, name, t, ne4 ? 4 : ne1 > 1 ? 2 : 1, ne4 ? ne4 : ne, m->packed))
+    if (gl_gguf_add_tensor(m->w, name, t, n_dims, ne, m->packed))
         m->failed = gl_error_nomem("bench model tensor");
 }
 
 static void add_random(maker *m, const char *name, int64_t ne0, int64_t ne1, float scale, float offset, int type) {
-    add_random_shaped(m, name, ne0, ne1, scale, offset, type, NULL);
+    add_random_nd(m, name, (const int64_t[4]){ne0, ne1, 1, 1}, scale, offset, type);
 }
 
 static void add_weight(maker *m, const char *name, int64_t n_in, int64_t n_out) {
@@ -203,10 +202,9 @@ static glimpse_status make_mmproj(maker *m, const char *path) {
         gl_gguf_add_u32(w, "clip.vision.preproc_image_size", VIS_LONGEST_EDGE))
         m->failed = gl_error_nomem("bench mmproj");
     int n_pos = (VIS_IMAGE / VIS_PATCH) * (VIS_IMAGE / VIS_PATCH);
-    /* Patch embedding [p, p, 3, E] stored as E rows of p*p*3; F16 as llama.cpp writes it. */
-    /* the conv kernel as llama.cpp stores it: ne = [p, p, 3, E] */
-    const int64_t patch_ne[4] = {VIS_PATCH, VIS_PATCH, 3, VIS_EMBD};
-    add_random_shaped(m, "v.patch_embd.weight", VIS_PATCH, VIS_PATCH * 3 * VIS_EMBD, 0.05f, 0, GL_TYPE_F16, patch_ne);
+    /* The patch convolution's kernel [p, p, 3, E], F16 as llama.cpp writes it. */
+    add_random_nd(m, "v.patch_embd.weight", (const int64_t[4]){VIS_PATCH, VIS_PATCH, 3, VIS_EMBD}, 0.05f, 0,
+                  GL_TYPE_F16);
     add_bias(m, "v.patch_embd.bias", VIS_EMBD);
     add_random(m, "v.position_embd.weight", VIS_EMBD, n_pos, 0.02f, 0, GL_TYPE_F32);
     for (int l = 0; l < VIS_LAYERS; l++) {

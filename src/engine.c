@@ -270,8 +270,18 @@ int32_t glimpse_model_context_length(const glimpse_model *m) {
     return m->decoder ? gl_decoder_hparams_of(m->decoder)->n_ctx_train : 0;
 }
 
+/* The wordings each family's model card and training data use, which those
+ * models answer best. */
 const char *glimpse_model_default_prompt(const glimpse_model *m, glimpse_prompt_kind kind) {
-    (void)m; /* one wording serves the families glimpse has; kept per model for later ones */
+    static const struct {
+        const char *family, *describe, *caption;
+    } prompts[] = {
+        {"smolvlm", "Can you describe this image?", "Caption this image in one sentence."},
+        {"llava", "Describe this image in detail.", "Write a short caption for this image."},
+    };
+    for (size_t i = 0; i < sizeof prompts / sizeof prompts[0]; i++)
+        if (m->family && !strcmp(m->family, prompts[i].family))
+            return kind == GLIMPSE_PROMPT_CAPTION ? prompts[i].caption : prompts[i].describe;
     return kind == GLIMPSE_PROMPT_CAPTION ? "Write a one-sentence caption for this image."
                                           : "Describe this image in detail.";
 }

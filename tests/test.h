@@ -55,6 +55,7 @@ static int test_failures;
 
 /* Reads a whole file into a malloc'd buffer (test code, not the library). */
 static inline unsigned char *test_read_file(const char *path, size_t *size) {
+    *size = 0;
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;
     fseek(f, 0, SEEK_END);

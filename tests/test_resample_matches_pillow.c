@@ -22,9 +22,9 @@ static void check_against_pillow(const pp_fixture *fx) {
         if (!pp_is(line, "resample")) continue;
         char src_name[64], filter_name[64];
         pp_str(line, "src", src_name, sizeof src_name);
-        gl_resample_filter filter;
+        gl_resample_filter filter = GL_RESAMPLE_BILINEAR;
         CHECK(filter_from_name(pp_str(line, "filter", filter_name, sizeof filter_name), &filter) == 0);
-        size_t src_len, ref_len;
+        size_t src_len = 0, ref_len = 0;
         gl_image src = {(int)pp_int(line, "w"), (int)pp_int(line, "h"), (int)pp_int(line, "c"),
                         (uint8_t *)pp_blob(fx, line, "pixels", &src_len)};
         const uint8_t *ref = pp_blob(fx, line, "out", &ref_len);

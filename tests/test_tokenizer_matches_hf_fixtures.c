@@ -17,8 +17,8 @@ int main(void) {
         snprintf(name, sizeof name, "ggml-vocab-%s.gguf", PRES[i]);
         gl_vocab *v = load_vocab(path);
         if (!v) continue;
-        run_case_files(v, name, inp, out, 0);
-        run_case_files(v, name, inp, special, 1);
+        run_case_files(v, name, inp, out, 0, 1);
+        run_case_files(v, name, inp, special, 1, 1);
         gl_vocab_free(v);
     }
     TEST_DONE();

@@ -80,8 +80,8 @@ int main(void) {
     bad.n_scores = 3;
     CHECK_ERROR(load(&bad, &v), GLIMPSE_ERR_FORMAT, "scores has 3 numbers for 7 tokens");
     bad = s;
-    bad.model = "bert";
-    CHECK_ERROR(load(&bad, &v), GLIMPSE_ERR_UNSUPPORTED, "tokenizer model 'bert'");
+    bad.model = "t5"; /* Unigram: not supported */
+    CHECK_ERROR(load(&bad, &v), GLIMPSE_ERR_UNSUPPORTED, "tokenizer model 't5'");
     bad.model = NULL;
     CHECK_ERROR(load(&bad, &v), GLIMPSE_ERR_FORMAT, "tokenizer.ggml.model is missing");
     bad = s;

@@ -5,12 +5,15 @@
  * src/llama-vocab.cpp llm_tokenizer_bpe_session reproduces: each pre-token is
  * split into bytes, each byte is the token of its GPT-2 character, then the
  * adjacent pair with the lowest merge rank (leftmost on ties) is merged until
- * no pair has a merge. Merging works on token ids, so no string is built. */
+ * no pair has a merge. Merging works on token ids, so no string is built.
+ * Models whose Hugging Face normalizer is NFC (Qwen2) get their text in NFC
+ * first, which llama.cpp does not do. */
 #include "bpe.h"
 #include "checked.h"
 #include "error.h"
 #include "mem.h"
 #include "pretok.h"
+#include "unicode.h"
 
 #include <string.h>
 
@@ -257,9 +260,14 @@ glimpse_status gl_bpe_encode(const gl_vocab *v, const char *text, size_t len, gl
     gl_spans words = {NULL, 0, 0};
     scratch s;
     memset(&s, 0, sizeof s);
-    glimpse_status st = gl_pretok_split(v->pretok, text, len, &words);
+    char *nfc = NULL;
+    size_t nfc_len;
+    glimpse_status st = gl_pretok_nfc(v->pretok) ? gl_utf8_nfc(text, len, &nfc, &nfc_len) : GLIMPSE_OK;
+    if (nfc) text = nfc, len = nfc_len;
+    if (!st) st = gl_pretok_split(v->pretok, text, len, &words);
     for (size_t i = 0; i < words.n && !st; i++)
         st = encode_word(v, &s, (const uint8_t *)text + words.spans[i].off, words.spans[i].len, out);
+    gl_free(nfc);
     gl_free(words.spans);
     gl_free(s.sym);
     gl_free(s.heap);

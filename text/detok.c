@@ -41,12 +41,14 @@ glimpse_status gl_detokenize(const gl_vocab *v, const int32_t *ids, size_t n_ids
     char *out = gl_malloc(total);
     if (!out) return gl_error_nomem("decoded text");
     size_t k = 0;
+    int first = 1;
     for (size_t i = 0; i < n_ids; i++) {
         if (!render_special && is_special(v, ids[i])) continue;
         const gl_token *t = &v->tokens[ids[i]];
         const char *s = v->bytes + t->bytes_off;
         size_t n = t->bytes_len;
-        if (i == 0 && v->add_space_prefix && n && s[0] == ' ') s++, n--;
+        if (first && v->add_space_prefix && n && s[0] == ' ') s++, n--;
+        first = 0;
         memcpy(out + k, s, n);
         k += n;
     }

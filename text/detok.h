@@ -11,9 +11,13 @@
 size_t gl_token_to_bytes(const gl_vocab *v, int32_t id, char *buf, size_t size);
 
 /* Decodes a sequence into a new gl_malloc'd, NUL-terminated string. Control
- * and unknown tokens are skipped unless render_special. Like llama.cpp, the
- * space SentencePiece put before the text (add_space_prefix) is removed from
- * the first token. */
+ * and unknown tokens are skipped unless render_special. The space
+ * SentencePiece put before the text (add_space_prefix; WordPiece's mark of the
+ * first word) is removed from the first token written, also when it follows a
+ * skipped BOS or [UNK] (as Hugging Face's decoders do; llama.cpp keeps the
+ * space after a BOS). WordPiece pieces decode as llama.cpp's
+ * token_to_piece has them: a continuation piece glued to the one before, any
+ * other after a space. */
 glimpse_status gl_detokenize(const gl_vocab *v, const int32_t *ids, size_t n_ids, int render_special, char **text,
                              size_t *len);
 

@@ -46,40 +46,41 @@ typedef struct {
     step_def steps[MAX_STEPS];
     int ignore_merges; /* Hugging Face BPE ignore_merges */
     int add_bos;       /* llama.cpp's default when the file has no add_bos_token */
+    int nfc;           /* the tokenizer's normalizer is NFC (unicode.c), applied before splitting */
 } pretok_def;
 
 #define GPT2_PATTERN "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+"
 #define CJK_PATTERN "[\\x{4E00}-\\x{9FA5}\\x{0800}-\\x{4E00}\\x{AC00}-\\x{D7FF}]+"
 
 /* GPT-2, GPT-NeoX, MPT, OLMo: ByteLevel alone. */
-static const pretok_def PRE_GPT2 = {{{GPT2_PATTERN, 0}}, 0, 0};
+static const pretok_def PRE_GPT2 = {{{GPT2_PATTERN, 0}}, 0, 0, 0};
 
 /* StarCoder, SmolLM, Refact: Digits(individual) then ByteLevel. */
-static const pretok_def PRE_STARCODER = {{{"\\p{N}", 0}, {GPT2_PATTERN, 0}}, 0, 0};
+static const pretok_def PRE_STARCODER = {{{"\\p{N}", 0}, {GPT2_PATTERN, 0}}, 0, 0, 0};
 
 /* Llama 3: one Split, then ByteLevel(use_regex=false); BPE ignore_merges. */
 static const pretok_def PRE_LLAMA3 = {
     {{"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|"
       "\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
       0}},
-    1, 1};
+    1, 1, 0};
 
-/* Qwen2: as Llama 3 with single digits (its NFC normalizer is not applied). */
+/* Qwen2: NFC, then as Llama 3 with single digits. */
 static const pretok_def PRE_QWEN2 = {
     {{"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|"
       "\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
       0}},
-    0, 0};
+    0, 0, 1};
 
 /* Falcon: Punctuation(contiguous), ByteLevel, Digits(contiguous), Split. */
 static const pretok_def PRE_FALCON = {{{"[\\p{P}!-/:-@\\[-`{-~]+", 0},
                                        {GPT2_PATTERN, 0},
                                        {"\\p{N}+", 1},
                                        {"[0-9][0-9][0-9]", 1}},
-                                      0, 0};
+                                      0, 0, 0};
 
 static const pretok_def PRE_DEEPSEEK_CODER = {
-    {{"[\\r\\n]", 0}, {"\\s?\\p{L}+", 0}, {"\\s?\\p{P}+", 0}, {CJK_PATTERN, 0}, {"\\p{N}", 0}}, 0, 0};
+    {{"[\\r\\n]", 0}, {"\\s?\\p{L}+", 0}, {"\\s?\\p{P}+", 0}, {CJK_PATTERN, 0}, {"\\p{N}", 0}}, 0, 0, 0};
 
 /* The letter class is Unicode 14's cased letters (Lu|Ll|Lt) as DeepSeek wrote it. */
 static const pretok_def PRE_DEEPSEEK_LLM = {
@@ -105,7 +106,7 @@ static const pretok_def PRE_DEEPSEEK_LLM = {
      {"\\s+$", 0},
      {CJK_PATTERN, 0},
      {"\\p{N}", 0}},
-    0, 0};
+    0, 0, 0};
 
 /* `tokenizer.ggml.pre` names, grouped as llama.cpp groups them. A model
  * converted without a name ("default") gets GPT-2's ByteLevel, which is what
@@ -137,7 +138,7 @@ typedef struct {
 struct gl_pretok {
     step steps[MAX_STEPS];
     int n_steps;
-    int ignore_merges, add_bos;
+    int ignore_merges, add_bos, nfc;
     pcre2_general_context *gctx; /* routes PCRE2's allocations through gl_malloc */
 };
 
@@ -198,6 +199,7 @@ glimpse_status gl_pretok_create(const char *pre, size_t pre_len, const char *fil
     if (!p) return gl_error_nomem("pre-tokenizer");
     p->ignore_merges = def->ignore_merges;
     p->add_bos = def->add_bos;
+    p->nfc = def->nfc;
     p->gctx = pcre2_general_context_create(pcre_malloc, pcre_free, NULL);
     if (!p->gctx) {
         gl_free(p);
@@ -244,6 +246,7 @@ glimpse_status gl_pretok_create(const char *pre, size_t pre_len, const char *fil
 
 int gl_pretok_ignore_merges(const gl_pretok *p) { return p->ignore_merges; }
 int gl_pretok_add_bos(const gl_pretok *p) { return p->add_bos; }
+int gl_pretok_nfc(const gl_pretok *p) { return p->nfc; }
 
 /* ==== Splitting ==== */
 

@@ -27,6 +27,8 @@ void gl_pretok_free(gl_pretok *p);
 int gl_pretok_ignore_merges(const gl_pretok *p);
 /* llama.cpp's add_bos default for this pre-tokenizer (Llama 3: yes). */
 int gl_pretok_add_bos(const gl_pretok *p);
+/* Non-zero when the model's tokenizer normalises text to NFC first (Qwen2). */
+int gl_pretok_nfc(const gl_pretok *p);
 
 /* Splits text into pre-tokens: out gets spans that cover text in order, none
  * empty. out->n is reset; out's arrays are reused and grown (gl_free them). */

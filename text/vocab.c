@@ -4,7 +4,8 @@
  * Keys and defaults: llama.cpp src/llama-vocab.cpp llama_vocab::impl::load
  * (tokenizer.ggml.model / .tokens / .scores / .token_type / .merges / .pre /
  * .bos_token_id / .eos_token_id / .eot_token_id / .eom_token_id /
- * .unknown_token_id / .add_bos_token / .add_space_prefix). Splitting at added
+ * .unknown_token_id / .add_bos_token / .add_space_prefix; for WordPiece
+ * .cls_token_id / .seperator_token_id / .add_sep_token). Splitting at added
  * tokens follows Hugging Face tokenizers' AddedVocabulary: at the leftmost
  * position where one matches, the longest one is taken. */
 #include "vocab.h"
@@ -14,6 +15,7 @@
 #include "mem.h"
 #include "pretok.h"
 #include "spm.h"
+#include "wpm.h"
 
 #include <string.h>
 
@@ -24,11 +26,11 @@
  * texts; it takes whichever its hash map yields first). */
 static const char *const EOG_TEXTS[] = {
     "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|eom_id|>", "<EOT>", "_<EOT>",
-    "<|end_of_text|>", "<end_of_utterance>", "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>",
+    "<|end_of_text|>", "<end_of_utterance>", "<｜end▁of▁sentence｜>",
 };
 static const char *const EOT_TEXTS[] = {
     "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|end_of_text|>", "<EOT>", "_<EOT>",
-    "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>", "<end_of_utterance>",
+    "<｜end▁of▁sentence｜>", "<end_of_utterance>",
 };
 
 glimpse_status gl_ids_push(gl_ids *out, int32_t id) {
@@ -178,7 +180,7 @@ static size_t decode_piece(const gl_vocab *v, const char *s, size_t n, int type,
     }
     if (type != GL_TOKEN_NORMAL) return 0; /* unused / undefined: nothing, as llama.cpp */
     size_t k = 0;
-    if (v->kind == GL_VOCAB_SPM) {
+    if (v->kind != GL_VOCAB_BPE) { /* SentencePiece, and WordPiece's word-initial mark */
         for (size_t i = 0; i < n;) {
             if (n - i >= 3 && !memcmp(s + i, SPACE_MARK, 3)) out[k++] = ' ', i += 3;
             else out[k++] = s[i++];
@@ -271,19 +273,27 @@ static glimpse_status load_tokens(gl_vocab *v, const gl_gguf *g) {
 
 /* Special ids, end-of-generation tokens and BOS policy (llama.cpp's defaults). */
 static void load_specials(gl_vocab *v, const gl_gguf *g) {
-    int spm = v->kind == GL_VOCAB_SPM;
-    v->bos = special_id(v, g, "tokenizer.ggml.bos_token_id", spm ? 1 : 11);
-    v->eos = special_id(v, g, "tokenizer.ggml.eos_token_id", spm ? 2 : 11);
-    v->unk = special_id(v, g, "tokenizer.ggml.unknown_token_id", spm ? 0 : -1);
+    int spm = v->kind == GL_VOCAB_SPM, wpm = v->kind == GL_VOCAB_WPM;
+    if (wpm) { /* BERT: [CLS] text [SEP]; older converters name [CLS] cls_token_id */
+        v->bos = special_id(v, g, "tokenizer.ggml.bos_token_id", special_id(v, g, "tokenizer.ggml.cls_token_id", 101));
+        v->eos = special_id(v, g, "tokenizer.ggml.seperator_token_id", 102);
+        v->unk = special_id(v, g, "tokenizer.ggml.unknown_token_id", 100);
+    } else {
+        v->bos = special_id(v, g, "tokenizer.ggml.bos_token_id", spm ? 1 : 11);
+        v->eos = special_id(v, g, "tokenizer.ggml.eos_token_id", spm ? 2 : 11);
+        v->unk = special_id(v, g, "tokenizer.ggml.unknown_token_id", spm ? 0 : -1);
+    }
     v->eot = special_id(v, g, "tokenizer.ggml.eot_token_id", -1);
     int32_t eom = special_id(v, g, "tokenizer.ggml.eom_token_id", -1);
     int flag;
-    v->add_bos = spm ? 1 : gl_pretok_add_bos(v->pretok);
+    v->add_bos = spm || wpm ? 1 : gl_pretok_add_bos(v->pretok);
     if (!gl_gguf_get_bool(g, "tokenizer.ggml.add_bos_token", &flag)) v->add_bos = flag;
     if (v->bos < 0) v->add_bos = 0;
-    v->add_eos = 0;
-    if (!gl_gguf_get_bool(g, "tokenizer.ggml.add_eos_token", &flag)) v->add_eos = flag && v->eos >= 0;
-    v->add_space_prefix = spm;
+    v->add_eos = wpm && v->eos >= 0;
+    if (!gl_gguf_get_bool(g, wpm ? "tokenizer.ggml.add_sep_token" : "tokenizer.ggml.add_eos_token", &flag))
+        v->add_eos = flag && v->eos >= 0;
+    /* WordPiece marks every word start, the first one too: decoding drops that space. */
+    v->add_space_prefix = spm || wpm;
     if (!gl_gguf_get_bool(g, "tokenizer.ggml.add_space_prefix", &flag)) v->add_space_prefix = flag;
 
     /* By text, in the order of the lists: the first end-of-turn text present
@@ -329,17 +339,19 @@ glimpse_status gl_vocab_load(const gl_gguf *g, gl_vocab **out) {
     glimpse_status st;
     if (model_len == 4 && !memcmp(model, "gpt2", 4)) v->kind = GL_VOCAB_BPE;
     else if (model_len == 5 && !memcmp(model, "llama", 5)) v->kind = GL_VOCAB_SPM;
+    else if (model_len == 4 && !memcmp(model, "bert", 4)) v->kind = GL_VOCAB_WPM;
     else {
-        st = gl_error(GLIMPSE_ERR_UNSUPPORTED, "%s: tokenizer model '%.*s' is not supported (gpt2 and llama are)",
-                      v->name, (int)(model_len > 32 ? 32 : model_len), model);
+        st = gl_error(GLIMPSE_ERR_UNSUPPORTED,
+                      "%s: tokenizer model '%.*s' is not supported (gpt2, llama and bert are)", v->name,
+                      (int)(model_len > 32 ? 32 : model_len), model);
         gl_vocab_free(v);
         return st;
     }
-    if ((st = load_tokens(v, g)) || (st = build_index(v)) ||
-        (st = v->kind == GL_VOCAB_BPE ? gl_bpe_load(v, g) : (gl_spm_load(v), GLIMPSE_OK))) {
+    if ((st = load_tokens(v, g)) || (st = build_index(v)) || (v->kind == GL_VOCAB_BPE && (st = gl_bpe_load(v, g)))) {
         gl_vocab_free(v);
         return st;
     }
+    if (v->kind == GL_VOCAB_SPM) gl_spm_load(v);
     load_specials(v, g);
     if ((st = build_specials(v))) {
         gl_vocab_free(v);
@@ -373,6 +385,7 @@ int gl_vocab_token_type(const gl_vocab *v, int32_t id) {
 static glimpse_status encode_fragment(const gl_vocab *v, const char *text, size_t len, gl_ids *out) {
     if (len == 0) return GLIMPSE_OK;
     if (v->kind == GL_VOCAB_BPE) return gl_bpe_encode(v, text, len, out);
+    if (v->kind == GL_VOCAB_WPM) return gl_wpm_encode(v, text, len, out);
     /* Every fragment starts the text or follows a special token: SentencePiece
      * (llama.cpp, Hugging Face legacy mode) puts a space before each. */
     return gl_spm_encode(v, text, len, v->add_space_prefix, out);

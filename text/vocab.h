@@ -1,13 +1,14 @@
 /* vocab.h - a tokenizer vocabulary loaded from GGUF `tokenizer.ggml.*`
  * metadata, and text -> token ids (internal API).
  *
- * Two tokenizer kinds are supported: byte-level BPE (`tokenizer.ggml.model` =
- * "gpt2", bpe.c, with the pre-tokenizer of pretok.c) and SentencePiece BPE
- * ("llama", spm.c). Special tokens follow llama.cpp src/llama-vocab.cpp:
- * CONTROL (and UNKNOWN) tokens are recognised in text only with parse_special;
- * USER_DEFINED tokens (Hugging Face "added tokens" that are not special) are
- * always recognised, as Hugging Face tokenizers and llama.cpp both do. A vocab
- * is read-only after loading: any number of threads may tokenize with it. */
+ * Three tokenizer kinds are supported: byte-level BPE (`tokenizer.ggml.model`
+ * = "gpt2", bpe.c, with the pre-tokenizer of pretok.c), SentencePiece BPE
+ * ("llama", spm.c) and WordPiece ("bert", wpm.c). Special tokens follow
+ * llama.cpp src/llama-vocab.cpp: CONTROL (and UNKNOWN) tokens are recognised
+ * in text only with parse_special; USER_DEFINED tokens (Hugging Face "added
+ * tokens" that are not special) are always recognised, as Hugging Face
+ * tokenizers and llama.cpp both do. A vocab is read-only after loading: any
+ * number of threads may tokenize with it. */
 #ifndef GLIMPSE_VOCAB_H
 #define GLIMPSE_VOCAB_H
 
@@ -32,6 +33,7 @@ enum {
 typedef enum {
     GL_VOCAB_BPE, /* "gpt2": byte-level BPE with merges */
     GL_VOCAB_SPM, /* "llama": SentencePiece BPE with scores and byte fallback */
+    GL_VOCAB_WPM, /* "bert": WordPiece, greedy longest pieces after BERT's normalisation */
 } gl_vocab_kind;
 
 typedef struct gl_pretok gl_pretok;
@@ -62,7 +64,8 @@ struct glimpse_vocab {
 
     int32_t bos, eos, eot, unk; /* -1 when absent */
     int add_bos, add_eos;   /* what the model's "special tokens" around a text are */
-    int add_space_prefix;   /* SPM: a space before the text (and after each special token) */
+    int add_space_prefix;   /* SPM: a space before the text (and after each special token);
+                               WPM: the first word's mark, dropped when decoding */
     int32_t byte_ids[256];  /* BPE: the token of each byte's GPT-2 character; SPM: <0xXX> */
 
     gl_pretok *pretok;      /* BPE only */
@@ -107,8 +110,9 @@ int gl_vocab_token_type(const gl_vocab *v, int32_t id);
  * with gl_free). add_special: put the model's special tokens around the text
  * as llama.cpp's add_special does: BOS before it when the model asks for one
  * (tokenizer.ggml.add_bos_token, else llama.cpp's default for the tokenizer
- * kind), EOS after it in the rare models with add_eos_token. parse_special:
- * recognise CONTROL tokens written in the text. */
+ * kind), EOS after it in the rare models with add_eos_token (WordPiece: [CLS]
+ * before and [SEP] after, unless add_bos_token / add_sep_token say no).
+ * parse_special: recognise CONTROL tokens written in the text. */
 glimpse_status gl_tokenize(const gl_vocab *v, const char *text, size_t len, int add_special, int parse_special,
                            int32_t **ids, size_t *n_ids);
 

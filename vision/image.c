@@ -187,6 +187,20 @@ static detected detect_format(const uint8_t *d, size_t n) {
     return r;
 }
 
+const char *gl_image_detect(const void *data, size_t n, int *supported) {
+    static const char *const names[] = {
+        [GL_IMG_JPEG] = "JPEG", [GL_IMG_PNG] = "PNG", [GL_IMG_WEBP] = "WebP", [GL_IMG_GIF] = "GIF",
+        [GL_IMG_BMP] = "BMP",   [GL_IMG_PNM] = "PNM", [GL_IMG_PSD] = "PSD",   [GL_IMG_TGA] = "TGA",
+    };
+    *supported = 0;
+    if (!data || n == 0) return NULL;
+    detected f = detect_format(data, n);
+    if (f.refused) return f.refused;
+    if (f.format == GL_IMG_UNKNOWN) return NULL;
+    *supported = 1;
+    return names[f.format];
+}
+
 /* ==== Decoding ==== */
 
 glimpse_status gl_image_decode_memory_ex(const void *data, size_t size, const char *name,

@@ -75,4 +75,11 @@ glimpse_status gl_image_decode_file_ex(const char *path, const gl_image_limits *
 /* Frees the pixels and zeroes the struct; NULL and zeroed images are fine. */
 void gl_image_free(gl_image *img);
 
+/* The format that data[0..n) holds by its magic bytes, exactly as the
+ * decoders choose: "JPEG", "PNG", "WebP", "GIF", "BMP", "PNM", "PSD", "TGA",
+ * or the name of a known format glimpse refuses ("HEIC", "TIFF", ...; then
+ * *supported is 0). NULL when no format matches. SVG detection looks at up
+ * to 512 bytes; every other format needs at most 64. */
+const char *gl_image_detect(const void *data, size_t n, int *supported);
+
 #endif

@@ -12,5 +12,6 @@ int cli_chat(int argc, char **argv);
 int cli_generate(int argc, char **argv);
 int cli_embed(int argc, char **argv);
 int cli_bench(int argc, char **argv);
+int cli_caption(int argc, char **argv);
 
 #endif

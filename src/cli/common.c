@@ -229,15 +229,38 @@ void cli_print_timings(const cli_opts *o, const glimpse_timings *t) {
             t->decode_ms > 0 ? t->n_generated * 1000.0 / t->decode_ms : 0.0);
 }
 
+/* Length of the valid UTF-8 sequence at s (NUL-terminated), 0 if invalid. */
+static size_t utf8_len(const unsigned char *s) {
+    size_t len = s[0] < 0x80 ? 1 : s[0] >= 0xC2 && s[0] <= 0xDF ? 2 : s[0] >= 0xE0 && s[0] <= 0xEF ? 3
+               : s[0] >= 0xF0 && s[0] <= 0xF4 ? 4 : 0;
+    for (size_t i = 1; i < len; i++)
+        if ((s[i] & 0xC0) != 0x80) return 0;
+    if (len > 2 && ((s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] > 0x9F) ||
+                    (s[0] == 0xF0 && s[1] < 0x90) || (s[0] == 0xF4 && s[1] > 0x8F)))
+        return 0;
+    return len;
+}
+
+/* Bytes that are not UTF-8 (file names need not be) are written as the lone
+ * surrogates U+DC80..U+DCFF, Python's "surrogateescape": the JSON stays
+ * valid and os.fsencode(json.loads(...)) gives the original bytes back. */
 void cli_json_string(FILE *f, const char *s) {
     fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
-        else if (*p == '\n') fputs("\\n", f);
-        else if (*p == '\t') fputs("\\t", f);
-        else if (*p == '\r') fputs("\\r", f);
-        else if (*p < 0x20) fprintf(f, "\\u%04x", *p);
-        else fputc(*p, f);
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        size_t len = utf8_len(p);
+        if (len == 0) fprintf(f, "\\udc%02x", *p++);
+        else if (len > 1) {
+            fwrite(p, 1, len, f);
+            p += len;
+        } else {
+            if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
+            else if (*p == '\n') fputs("\\n", f);
+            else if (*p == '\t') fputs("\\t", f);
+            else if (*p == '\r') fputs("\\r", f);
+            else if (*p < 0x20) fprintf(f, "\\u%04x", *p);
+            else fputc(*p, f);
+            p++;
+        }
     }
     fputc('"', f);
 }
@@ -289,4 +312,24 @@ char *cli_read_text_file(const char *path) {
     fclose(f);
     if (buf) buf[len] = 0;
     return buf;
+}
+
+/* ==== Options that take a value, for one subcommand ==== */
+
+int cli_take_value(int *argc, char **argv, const char *flag, const char **value) {
+    int found = 0, j = 0;
+    for (int i = 0; i < *argc; i++) {
+        if (strcmp(argv[i], flag) != 0) {
+            argv[j++] = argv[i];
+            continue;
+        }
+        if (i + 1 >= *argc) {
+            fprintf(stderr, "glimpse %s: %s needs a value\n", argv[0], flag);
+            return -1;
+        }
+        *value = argv[++i];
+        found = 1;
+    }
+    *argc = j;
+    return found;
 }

@@ -45,12 +45,17 @@ glimpse_session *cli_open_session(const cli_opts *o, glimpse_model *m);
 /* Removes every occurrence of a flag that only one subcommand knows from
  * argv, before cli_parse; returns whether it was there. */
 int cli_take_flag(int *argc, char **argv, const char *flag);
+/* Removes "flag VALUE" from argv, before cli_parse, and sets *value (the
+ * last one given). Returns 1 when found, 0 when absent, -1 after printing a
+ * usage error (a flag without its value). */
+int cli_take_value(int *argc, char **argv, const char *flag, const char **value);
 /* Loads the model the options name (see CLI_MODEL_OPTIONS). Prints the error
  * and returns NULL on failure. */
 glimpse_model *cli_load_model(const cli_opts *o);
 /* Streams answer text to stdout (flushing per piece) unless json is set. */
 int cli_stream_text(const char *text, size_t len, void *user);
 void cli_print_timings(const cli_opts *o, const glimpse_timings *t);
+/* A JSON string; bytes that are not UTF-8 become \udcXX (surrogateescape). */
 void cli_json_string(FILE *f, const char *s);
 /* One JSON object for an answer (or an error when answer is NULL). */
 void cli_print_json_answer(const char *file, const char *prompt, const char *answer, const char *error,

@@ -16,6 +16,7 @@ static const command commands[] = {
     {"ask", cli_ask, "answer a question about images"},
     {"chat", cli_chat, "talk about images interactively"},
     {"generate", cli_generate, "continue or answer a text prompt"},
+    {"caption", cli_caption, "caption folders of images into JSON lines, CSV or sidecar files"},
     {"embed", cli_embed, "write an image's embeddings (or pixels) as .npy"},
     {"info", cli_info, "show what a GGUF model file holds"},
     {"bench", cli_bench, "measure speed beside the machine's limits, or write a benchmark model"},

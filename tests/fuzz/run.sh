@@ -13,7 +13,9 @@ for src in tests/fuzz/fuzz_*.c; do
   work=$(mktemp -d)
   [ -d "$corpus" ] && cp -r "$corpus"/. "$work"/
   echo "fuzz: $name for ${seconds}s"
+  mkdir -p build-fuzz/artifacts
   build-fuzz/tests/$name -max_total_time="$seconds" -rss_limit_mb=2048 -max_len=65536 \
+    -artifact_prefix=build-fuzz/artifacts/$name- \
     -print_final_stats=0 "$work" 2>&1 | tail -n 3
   rm -rf "$work"
 done
