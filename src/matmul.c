@@ -181,11 +181,13 @@ static int blas_is_fast(void) {
     return 0;
 }
 
-/* sgemm on a fast OpenBLAS kernel against the blocked AVX-512 FMA GEMM of
- * dot_avx512.c (one core, OpenBLAS 0.3.21 SkylakeX, n_tok 64-1024, the
- * SmolVLM shapes): sgemm is ahead only where no AVX-512 kernel exists. */
+/* sgemm on a fast OpenBLAS kernel (0.3.21, SkylakeX forced with
+ * OPENBLAS_CORETYPE, one core) against the blocked AVX-512 FMA GEMM of
+ * dot_avx512.c on SmolVLM's shapes: level at 64 tokens (65-110 against
+ * 88-112 GFLOP/s), sgemm ahead by 0-80% at 1024. Without AVX-512 kernels
+ * sgemm wins from 32 tokens. */
 static int blas_wins(const gl_kernels *k, int64_t n_tok) {
-    return n_tok >= 32 && k != &gl_kernels_avx512 && blas_is_fast();
+    return n_tok >= (k == &gl_kernels_avx512 ? 256 : 32) && blas_is_fast();
 }
 
 typedef struct {
