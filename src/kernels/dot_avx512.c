@@ -490,8 +490,96 @@ static inline __attribute__((always_inline)) void gemm_float(load16_idx_fn gathe
 }
 
 /* 16-bit rows of odd length go row by row (dot_*), whatever the batch. */
+/* The same GEMM with bfloat16 products (gl_gemm_args.bf16, where the CPU has
+ * AVX512-BF16): each packed vector holds a pair of columns per row as two
+ * bf16, the tokens' elements are rounded to bf16 pairs per tile, and
+ * vdpbf16ps adds two products per lane to the f32 sums: twice the
+ * multiply-adds of an FMA. Odd lengths are padded with zeros. */
+static inline __m512i bf16_pairs(__m512 lo, __m512 hi) {
+    __m512i a = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(lo));
+    __m512i b = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(hi));
+    return _mm512_or_si512(a, _mm512_slli_epi32(b, 16));
+}
+
+static inline __attribute__((always_inline)) void tile_bf16(const int32_t *panel, int mr, int nt,
+                                                             const gl_gemm_args *a, int64_t t0, int64_t k0,
+                                                             int64_t k1, int64_t r0, __mmask16 mask[MR]) {
+    _Alignas(64) int32_t xb[NRF][KCF / 2]; /* each token's elements [k0, k1) as bf16 pairs */
+    int64_t np = (k1 - k0 + 1) / 2;
+    for (int t = 0; t < nt; t++) {
+        const float *x = (const float *)(const void *)((const char *)a->x + (size_t)(t0 + t) * a->x_row_bytes) + k0;
+        for (int64_t i = 0; i < k1 - k0; i += 32) {
+            int64_t left = k1 - k0 - i;
+            __mmask16 m0 = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
+            __mmask16 m1 = left >= 32 ? 0xffff : left > 16 ? (__mmask16)((1u << (left - 16)) - 1) : 0;
+            __m512 lo = _mm512_maskz_loadu_ps(m0, x + i), hi = _mm512_maskz_loadu_ps(m1, x + i + 16);
+            _mm512_store_si512(&xb[t][i / 2], (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
+        }
+    }
+    __m512 f[MR][NRF];
+    for (int r = 0; r < mr; r++)
+        for (int t = 0; t < nt; t++)
+            f[r][t] = k0 || a->accumulate ? _mm512_maskz_loadu_ps(mask[r], a->y + (t0 + t) * a->y_stride + r0 + 16 * r)
+                                          : _mm512_setzero_ps();
+    for (int64_t i = 0; i < np; i++) {
+        __m512i wv[MR];
+        for (int r = 0; r < mr; r++) wv[r] = _mm512_load_si512(panel + r * 8 * KCF + 16 * i);
+        for (int t = 0; t < nt; t++) {
+            __m512i xv = _mm512_set1_epi32(xb[t][i]);
+            for (int r = 0; r < mr; r++) f[r][t] = _mm512_dpbf16_ps(f[r][t], (__m512bh)wv[r], (__m512bh)xv);
+        }
+    }
+    for (int r = 0; r < mr; r++)
+        for (int t = 0; t < nt; t++) _mm512_mask_storeu_ps(a->y + (t0 + t) * a->y_stride + r0 + 16 * r, mask[r], f[r][t]);
+}
+
+#define TILEB_CASE(MRV, NTV)                                                                    \
+    case (MRV) * 16 + (NTV): tile_bf16(panel, MRV, NTV, a, t0, k0, k1, r0, mask); break;
+
+static void tile_bf16_any(const int32_t *panel, int mr, int nt, const gl_gemm_args *a, int64_t t0, int64_t k0,
+                          int64_t k1, int64_t r0, __mmask16 mask[MR]) {
+    switch (mr * 16 + nt) {
+        TILEB_CASE(1, 1) TILEB_CASE(1, 2) TILEB_CASE(1, 3) TILEB_CASE(1, 4) TILEB_CASE(1, 5) TILEB_CASE(1, 6)
+        TILEB_CASE(1, 7) TILEB_CASE(1, 8) TILEB_CASE(1, 9) TILEB_CASE(1, 10) TILEB_CASE(1, 11) TILEB_CASE(1, 12)
+        TILEB_CASE(2, 1) TILEB_CASE(2, 2) TILEB_CASE(2, 3) TILEB_CASE(2, 4) TILEB_CASE(2, 5) TILEB_CASE(2, 6)
+        TILEB_CASE(2, 7) TILEB_CASE(2, 8) TILEB_CASE(2, 9) TILEB_CASE(2, 10) TILEB_CASE(2, 11) TILEB_CASE(2, 12)
+    default: break;
+    }
+}
+
+static inline __attribute__((always_inline)) void gemm_bf16_products(load16_idx_fn load, int columns,
+                                                                      const gl_gemm_args *a) {
+    _Alignas(64) int32_t panel[MR * 8 * KCF]; /* (MR, KCF / 2, 16) bf16 pairs */
+    for (int64_t r0 = 0; r0 < a->n_rows; r0 += 16 * MR) {
+        int64_t rows = a->n_rows - r0 < 16 * MR ? a->n_rows - r0 : 16 * MR;
+        int mr = (int)((rows + 15) / 16);
+        __mmask16 mask[MR];
+        for (int r = 0; r < mr; r++)
+            mask[r] = (__mmask16)((1u << (rows - 16 * r < 16 ? rows - 16 * r : 16)) - 1);
+        for (int64_t k0 = 0; k0 < a->n; k0 += KCF) {
+            int64_t k1 = k0 + KCF < a->n ? k0 + KCF : a->n;
+            for (int r = 0; r < mr; r++) {
+                const uint8_t *w = (const uint8_t *)a->w + (size_t)(r0 + 16 * r) * (columns ? sizeof(float) : a->row_bytes);
+                __m512i idx = row_offsets(a->row_bytes);
+                for (int64_t i = k0; i < k1; i += 2) {
+                    __m512 unused;
+                    __m512 lo = load(w, a->row_bytes, idx, mask[r], i, &unused);
+                    __m512 hi = i + 1 < k1 ? load(w, a->row_bytes, idx, mask[r], i + 1, &unused) : _mm512_setzero_ps();
+                    _mm512_store_si512(panel + r * 8 * KCF + 16 * ((i - k0) / 2), bf16_pairs(lo, hi));
+                }
+            }
+            for (int64_t t0 = 0; t0 < a->n_tok; t0 += NRF) {
+                int nt = a->n_tok - t0 < NRF ? (int)(a->n_tok - t0) : NRF;
+                tile_bf16_any(panel, mr, nt, a, t0, k0, k1, r0, mask);
+            }
+        }
+    }
+}
+
 static void gemm_f32(const gl_gemm_args *a) {
-    if (a->w_columns)
+    if (a->bf16 && __builtin_cpu_supports("avx512bf16"))
+        gemm_bf16_products(a->w_columns ? load_column_f32 : gather_f32, a->w_columns, a);
+    else if (a->w_columns)
         gemm_float(load_column_f32, 4, 1, a);
     else
         gemm_float(gather_f32, 4, 0, a);
