@@ -138,7 +138,6 @@ typedef struct {
     int n_split;
     int64_t split_keys;
     int64_t rows_max;
-    int bf16;            /* products in bfloat16 (gl_gemm_args.bf16) */
     float *part;         /* (n_items, rows_max, head_dim + 2): O, m, l per row when n_split > 1 */
     atomic_long next;    /* the next item to take */
     char *scratch;       /* (nth, scratch_bytes) */
@@ -186,7 +185,7 @@ static void attention_item(const attention_job *a, int64_t item, float *scratch)
         int64_t nk = jend - kb < ATT_KEYS ? jend - kb : ATT_KEYS;
         gl_gemm_args qk = {.w = a->k + kb * a->kv_stride + g * hd, .row_bytes = (size_t)a->kv_stride * sizeof(float),
                            .n_rows = nk, .n = hd, .x = qs, .x_row_bytes = (size_t)hd * sizeof(float),
-                           .n_tok = rows, .y = s, .y_stride = nk, .bf16 = a->bf16};
+                           .n_tok = rows, .y = s, .y_stride = nk};
         a->kern->gemm_f32(&qk);
         for (int64_t r = 0; r < rows; r++) {
             float *sr = s + r * nk;
@@ -210,7 +209,7 @@ static void attention_item(const attention_job *a, int64_t item, float *scratch)
          * product's weights is dimension e of every key) */
         gl_gemm_args pv = {.w = a->v + kb * a->kv_stride + g * hd, .row_bytes = (size_t)a->kv_stride * sizeof(float),
                            .n_rows = hd, .n = nk, .x = s, .x_row_bytes = (size_t)nk * sizeof(float), .n_tok = rows,
-                           .y = o, .y_stride = hd, .accumulate = 1, .w_columns = 1, .bf16 = a->bf16};
+                           .y = o, .y_stride = hd, .accumulate = 1, .w_columns = 1};
         a->kern->gemm_f32(&pv);
     }
     if (a->n_split > 1) {
@@ -271,13 +270,12 @@ static void attention_merge(const attention_job *a) {
         }
 }
 
-static int attention(float *out, const float *q, int64_t n_q, const float *k, const float *v, int64_t n_kv,
-                     int64_t kv_stride, int n_head, int n_head_kv, int head_dim, int64_t causal_pos0, int bf16,
-                     gl_pool *pool) {
+int gl_attention(float *out, const float *q, int64_t n_q, const float *k, const float *v, int64_t n_kv,
+                 int64_t kv_stride, int n_head, int n_head_kv, int head_dim, int64_t causal_pos0, gl_pool *pool) {
     if (n_q <= 0) return 0;
     attention_job a = {.kern = gl_kernels_best(), .out = out, .q = q, .k = k, .v = v, .n_q = n_q, .n_kv = n_kv,
                        .kv_stride = kv_stride, .causal_pos0 = causal_pos0, .n_head = n_head,
-                       .n_head_kv = n_head_kv, .head_dim = head_dim, .group = n_head / n_head_kv, .bf16 = bf16};
+                       .n_head_kv = n_head_kv, .head_dim = head_dim, .group = n_head / n_head_kv};
     a.q_per_item = ATT_ROWS / a.group > 0 ? ATT_ROWS / a.group : 1;
     if (a.q_per_item > n_q) a.q_per_item = n_q;
     a.n_qblk = (n_q + a.q_per_item - 1) / a.q_per_item;
@@ -308,19 +306,9 @@ static int attention(float *out, const float *q, int64_t n_q, const float *k, co
     return 0;
 }
 
-int gl_attention(float *out, const float *q, int64_t n_q, const float *k, const float *v, int64_t n_kv,
-                 int64_t kv_stride, int n_head, int n_head_kv, int head_dim, int64_t causal_pos0, gl_pool *pool) {
-    return attention(out, q, n_q, k, v, n_kv, kv_stride, n_head, n_head_kv, head_dim, causal_pos0, 0, pool);
-}
-
 /* ==== Whole-sequence attention (vision encoders) ==== */
 
 int gl_attention_full(float *out, const float *q, const float *k, const float *v, int64_t n, int n_head,
                       int head_dim, gl_pool *pool) {
-    return attention(out, q, n, k, v, n, (int64_t)n_head * head_dim, n_head, n_head, head_dim, -1, 0, pool);
-}
-
-int gl_attention_full_bf16(float *out, const float *q, const float *k, const float *v, int64_t n, int n_head,
-                           int head_dim, gl_pool *pool) {
-    return attention(out, q, n, k, v, n, (int64_t)n_head * head_dim, n_head, n_head, head_dim, -1, 1, pool);
+    return gl_attention(out, q, n, k, v, n, (int64_t)n_head * head_dim, n_head, n_head, head_dim, -1, pool);
 }

@@ -57,11 +57,5 @@ int gl_attention(float *out, const float *q, int64_t n_q, const float *k, const 
  * -1 when out of memory. */
 int gl_attention_full(float *out, const float *q, const float *k, const float *v, int64_t n, int n_head,
                       int head_dim, gl_pool *pool);
-/* The same with the products of scores and weighted sums in bfloat16 where
- * the CPU has AVX512-BF16 (twice the rate of F32; each product's operands
- * rounded to 8 significant bits, sums in F32), for towers whose weights are
- * quantised to 8 bits or fewer, whose rounding is larger still. */
-int gl_attention_full_bf16(float *out, const float *q, const float *k, const float *v, int64_t n, int n_head,
-                           int head_dim, gl_pool *pool);
 
 #endif

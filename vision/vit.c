@@ -305,11 +305,7 @@ glimpse_status gl_vit_forward(const gl_vit *vit, const float *pixels, int height
         const float *qkv_b[3] = {l->q_b, l->k_b, l->v_b};
         float *qkv[3] = {q, k, v};
         if (gl_matmul_many(3, qkv_w, qkv_b, xn, qkv, n_pos, pool)) goto oom;
-        /* Towers quantised to 8 bits or fewer round far more than bf16
-         * products do, so their attention runs at twice the F32 rate. */
-        int lowp = l->q_w->type != GL_TYPE_F32 && l->q_w->type != GL_TYPE_F16 && l->q_w->type != GL_TYPE_BF16;
-        if ((lowp ? gl_attention_full_bf16 : gl_attention_full)(att, q, k, v, n_pos, n_head, E / n_head, pool))
-            goto oom;
+        if (gl_attention_full(att, q, k, v, n_pos, n_head, E / n_head, pool)) goto oom;
         if (linear(l->o_w, l->o_b, att, xn, n_pos, pool)) goto oom;
         gl_add(x, xn, n_e);
         /* MLP block: x += fc2(act(fc1(LN2 x))) */

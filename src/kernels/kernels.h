@@ -72,8 +72,6 @@ typedef struct {
     /* F32 only (gemm_f32): */
     int accumulate;     /* y += product, instead of y = product */
     int w_columns;      /* w stored by columns: element (r, k) at w + k * row_bytes + r * 4 */
-    int bf16;           /* products may round both operands to bfloat16 (AVX512-BF16): twice the
-                           rate, relative error up to 2^-8 per product; sums stay in f32 */
 } gl_gemm_args;
 
 typedef void (*gl_gemm_fn)(const gl_gemm_args *a);
