@@ -327,9 +327,163 @@ static float dot_q6_k(const void *w, const gl_block_q8k *x, int64_t n) {
     return sum;
 }
 
-static void gemm_q4_k(const gl_gemm_args *a) { simd_gemm_kquant(q4_k_block, 144, a); }
-static void gemm_q5_k(const gl_gemm_args *a) { simd_gemm_kquant(q5_k_block, 176, a); }
 static void gemm_q6_k(const gl_gemm_args *a) { simd_gemm_kquant(q6_k_block, 210, a); }
+
+/* The blocked GEMM for Q4_K and Q5_K, on gemm_packed32's plan: 16 rows per
+ * panel with rows in the vector lanes, per super-block the unsigned quants
+ * of its eight 32-element sub-blocks ([sub-block][k][row][4 bytes]), each
+ * sub-block's 6-bit scale per row as int32, the 6-bit mins as int16 pairs
+ * (sub-blocks 2p, 2p+1) and d, dmin as f32. A sub-block's integer sum is
+ * multiplied by its scale in int32 (vpmulld) and the mins meet the
+ * activations' group sums in vpdpwssd, so each lane holds exactly the
+ * scalar kernel's isum and msum and ends the super-block with its float
+ * expression. */
+#define NRK 4   /* tokens per micro-kernel: three int32 sets and the f32 sums fill the registers */
+#define KCS 2   /* super-blocks per K chunk: 2 x 5760 bytes per panel stay in L1 */
+#define PK_Q 0
+#define PK_SC 4096
+#define PK_MIN 4608
+#define PK_D 4864
+#define PK_DMIN 4928
+#define PACKEDK 4992 /* bytes per super-block of a panel */
+
+/* Q4_K (qh == 0) or Q5_K (fifth bits from qh) rows 0..nr-1 of super-block i. */
+static void pack_q45_k(const uint8_t *w, size_t row_bytes, int nr, int64_t i, int five, uint8_t *p) {
+    const int block = five ? 176 : 144, qs_at = five ? 48 : 16;
+    __m512i idx = row_offsets(row_bytes);
+    __mmask16 m = (__mmask16)((1u << nr) - 1);
+    const uint8_t *b = w + (size_t)i * (size_t)block;
+    const __m512i m4 = _mm512_set1_epi8(15), one = _mm512_set1_epi8(1);
+    for (int g = 0; g < 4; g++)
+        for (int k = 0; k < 8; k++) {
+            __m512i q = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, idx, b + qs_at + 32 * g + 4 * k, 1);
+            __m512i lo = _mm512_and_si512(q, m4), hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), m4);
+            if (five) {
+                __m512i h = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, idx, b + 16 + 4 * k, 1);
+                h = _mm512_srli_epi16(h, 2 * g);
+                lo = _mm512_or_si512(lo, _mm512_slli_epi16(_mm512_and_si512(h, one), 4));
+                hi = _mm512_or_si512(hi, _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(h, 1), one), 4));
+            }
+            _mm512_store_si512(p + PK_Q + 64 * (8 * (2 * g) + k), lo);
+            _mm512_store_si512(p + PK_Q + 64 * (8 * (2 * g + 1) + k), hi);
+        }
+    int32_t *sc = (int32_t *)(void *)(p + PK_SC), *mins = (int32_t *)(void *)(p + PK_MIN);
+    for (int r = 0; r < 16; r++) {
+        int s[8] = {0}, mn[8] = {0};
+        for (int j = 0; r < nr && j < 8; j++) gl_scale_min_k4(j, b + (size_t)r * row_bytes + 4, &s[j], &mn[j]);
+        for (int j = 0; j < 8; j++) sc[16 * j + r] = s[j];
+        for (int q = 0; q < 4; q++) mins[16 * q + r] = (int32_t)((uint32_t)mn[2 * q] | (uint32_t)mn[2 * q + 1] << 16);
+    }
+    __m512i dd = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, idx, b, 1);
+    _mm512_store_ps(p + PK_D, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(dd)));
+    _mm512_store_ps(p + PK_DMIN, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(dd, 16))));
+}
+
+static inline __attribute__((always_inline)) void tile_q45_k(const uint8_t *panel, size_t pstride, int mr, int nt,
+                                                              const gl_gemm_args *a, int64_t t0, int64_t b0,
+                                                              int64_t b1, int64_t r0, __mmask16 mask[MR]) {
+    const gl_block_q8k *x[NRK];
+    for (int t = 0; t < nt; t++) x[t] = (const gl_block_q8k *)(const void *)((const char *)a->x + (size_t)(t0 + t) * a->x_row_bytes);
+    __m512 f[MR][NRK];
+    for (int r = 0; r < mr; r++)
+        for (int t = 0; t < nt; t++)
+            f[r][t] = b0 ? _mm512_maskz_loadu_ps(mask[r], a->y + (t0 + t) * a->y_stride + r0 + 16 * r) : _mm512_setzero_ps();
+    for (int64_t i = b0; i < b1; i++) {
+        const uint8_t *pb = panel + (i - b0) * PACKEDK;
+        __m512i isum[MR][NRK], msum[MR][NRK];
+        for (int r = 0; r < mr; r++)
+            for (int t = 0; t < nt; t++) isum[r][t] = msum[r][t] = _mm512_setzero_si512();
+        for (int j = 0; j < 8; j++) {
+            __m512i sub[MR][NRK];
+            for (int r = 0; r < mr; r++)
+                for (int t = 0; t < nt; t++) sub[r][t] = _mm512_setzero_si512();
+            for (int k = 0; k < 8; k++) {
+                __m512i wv[MR];
+                for (int r = 0; r < mr; r++) wv[r] = _mm512_load_si512(pb + r * pstride + PK_Q + 64 * (8 * j + k));
+                for (int t = 0; t < nt; t++) {
+                    __m512i xv = _mm512_set1_epi32(load_i32(x[t][i].qs + 32 * j + 4 * k));
+                    for (int r = 0; r < mr; r++) sub[r][t] = _mm512_dpbusd_epi32(sub[r][t], wv[r], xv);
+                }
+            }
+            for (int r = 0; r < mr; r++) {
+                __m512i sc = _mm512_load_si512(pb + r * pstride + PK_SC + 64 * j);
+                for (int t = 0; t < nt; t++) isum[r][t] = _mm512_add_epi32(isum[r][t], _mm512_mullo_epi32(sub[r][t], sc));
+            }
+        }
+        for (int q = 0; q < 4; q++) {
+            __m512i mn[MR];
+            for (int r = 0; r < mr; r++) mn[r] = _mm512_load_si512(pb + r * pstride + PK_MIN + 64 * q);
+            for (int t = 0; t < nt; t++) {
+                const int16_t *bs = x[t][i].bsums + 4 * q; /* groups of 16: sub-block 2q is bs[0..1], 2q+1 bs[2..3] */
+                uint32_t pair = (uint16_t)(bs[0] + bs[1]) | (uint32_t)(uint16_t)(bs[2] + bs[3]) << 16;
+                __m512i xs = _mm512_set1_epi32((int32_t)pair);
+                for (int r = 0; r < mr; r++) msum[r][t] = _mm512_dpwssd_epi32(msum[r][t], mn[r], xs);
+            }
+        }
+        for (int r = 0; r < mr; r++) {
+            __m512 d = _mm512_load_ps(pb + r * pstride + PK_D), dmin = _mm512_load_ps(pb + r * pstride + PK_DMIN);
+            for (int t = 0; t < nt; t++) {
+                __m512 dx = _mm512_set1_ps(x[t][i].d);
+                __m512 t1 = _mm512_mul_ps(_mm512_mul_ps(d, dx), _mm512_cvtepi32_ps(isum[r][t]));
+                __m512 t2 = _mm512_mul_ps(_mm512_mul_ps(dmin, dx), _mm512_cvtepi32_ps(msum[r][t]));
+                f[r][t] = _mm512_add_ps(f[r][t], _mm512_sub_ps(t1, t2));
+            }
+        }
+    }
+    for (int r = 0; r < mr; r++)
+        for (int t = 0; t < nt; t++) _mm512_mask_storeu_ps(a->y + (t0 + t) * a->y_stride + r0 + 16 * r, mask[r], f[r][t]);
+}
+
+#define TILEK_CASE(MRV, NTV)                                                                    \
+    case (MRV) * 8 + (NTV): tile_q45_k(panel, pstride, MRV, NTV, a, t0, b0, b1, r0, mask); break;
+
+static void tile_q45_k_any(const uint8_t *panel, size_t pstride, int mr, int nt, const gl_gemm_args *a, int64_t t0,
+                           int64_t b0, int64_t b1, int64_t r0, __mmask16 mask[MR]) {
+    switch (mr * 8 + nt) {
+        TILEK_CASE(1, 1) TILEK_CASE(1, 2) TILEK_CASE(1, 3) TILEK_CASE(1, 4)
+        TILEK_CASE(2, 1) TILEK_CASE(2, 2) TILEK_CASE(2, 3) TILEK_CASE(2, 4)
+    default: break;
+    }
+}
+
+static void gemm_packed_q45_k(int five, const gl_gemm_args *a) {
+    int64_t nb = a->n / 256;
+    size_t pstride = (size_t)KCS * PACKEDK;
+    uint8_t *panel = a->scratch;
+    for (int64_t r0 = 0; r0 < a->n_rows; r0 += 16 * MR) {
+        int64_t rows = a->n_rows - r0 < 16 * MR ? a->n_rows - r0 : 16 * MR;
+        int mr = (int)((rows + 15) / 16);
+        __mmask16 mask[MR];
+        for (int r = 0; r < mr; r++)
+            mask[r] = (__mmask16)((1u << (rows - 16 * r < 16 ? rows - 16 * r : 16)) - 1);
+        for (int64_t b0 = 0; b0 < nb; b0 += KCS) {
+            int64_t b1 = b0 + KCS < nb ? b0 + KCS : nb;
+            for (int r = 0; r < mr; r++)
+                for (int64_t i = b0; i < b1; i++)
+                    pack_q45_k((const uint8_t *)a->w + (size_t)(r0 + 16 * r) * a->row_bytes, a->row_bytes,
+                               rows - 16 * r < 16 ? (int)(rows - 16 * r) : 16, i, five,
+                               panel + r * pstride + (size_t)(i - b0) * PACKEDK);
+            for (int64_t t0 = 0; t0 < a->n_tok; t0 += NRK) {
+                int nt = a->n_tok - t0 < NRK ? (int)(a->n_tok - t0) : NRK;
+                tile_q45_k_any(panel, pstride, mr, nt, a, t0, b0, b1, r0, mask);
+            }
+        }
+    }
+}
+
+static void gemm_q4_k(const gl_gemm_args *a) {
+    if (a->n_tok < GL_GEMM_PACK_MIN_TOKENS)
+        simd_gemm_kquant(q4_k_block, 144, a);
+    else
+        gemm_packed_q45_k(0, a);
+}
+
+static void gemm_q5_k(const gl_gemm_args *a) {
+    if (a->n_tok < GL_GEMM_PACK_MIN_TOKENS)
+        simd_gemm_kquant(q5_k_block, 176, a);
+    else
+        gemm_packed_q45_k(1, a);
+}
 
 /* ==== Float weights (512-bit) ==== */
 
