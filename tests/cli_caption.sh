@@ -9,15 +9,8 @@
 # overlap and merge back to it; CSV and sidecar outputs; usage errors.
 # Records are compared without the fields that measure a run rather than an
 # image (milliseconds, and the prompt tokens computed vs reused).
-set -u
-glimpse="$1"
-fail=0
-check() { if ! eval "$2"; then echo "FAIL: $1"; fail=1; fi; }
-F=tests/fixtures/e2e
-I=tests/fixtures/images
+source "$(dirname "$0")/lib_cli.sh"
 M="-m $F/llava-text.gguf --mmproj $F/llava-mmproj.gguf -t 2 --max-tokens 6"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 cap() { "$glimpse" caption "$@" $M; }
 # A record without what varies from run to run.
 strip() { sed -E 's/"(load|encode|prefill|decode)_ms": [0-9.]+/"\1_ms": 0/g; s/"tokens_(in|cached)": [0-9]+/"tokens_\1": 0/g' "$@"; }

@@ -2,15 +2,8 @@
 # `glimpse chat` keeps a conversation: /image adds an image to the next
 # message, /save writes the history as JSON, /reset clears it, /quit and end
 # of input end it; Ctrl-C at the prompt ends it cleanly too.
-set -u
-glimpse="$1"
-fail=0
-check() { if ! eval "$2"; then echo "FAIL: $1"; fail=1; fi; }
-F=tests/fixtures/e2e
-I=tests/fixtures/images
+source "$(dirname "$0")/lib_cli.sh"
 M="-m $F/smolvlm-text.gguf --mmproj $F/smolvlm-mmproj.gguf -t 2 --max-tokens 5"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 
 printf '/image %s\nWhat is this?\nAnd now in 한국어?\n/save %s\n/reset\n/save %s\nhello\n/quit\nnever read\n' \
   "$I/landscape.jpg" "$tmp/one.json" "$tmp/two.json" | $glimpse chat $M -p "Be brief." > "$tmp/out" 2> "$tmp/err"

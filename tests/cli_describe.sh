@@ -3,15 +3,8 @@
 # end-to-end fixture models: answers stream to stdout, --json gives one object
 # per image, a bad image is reported in one line while the others are still
 # answered, and every kind of bad input exits non-zero without a crash.
-set -u
-glimpse="$1"
-fail=0
-check() { if ! eval "$2"; then echo "FAIL: $1"; fail=1; fi; }
-F=tests/fixtures/e2e
-I=tests/fixtures/images
+source "$(dirname "$0")/lib_cli.sh"
 M="-m $F/smolvlm-text.gguf --mmproj $F/smolvlm-mmproj.gguf -t 2 --max-tokens 6"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 
 out=$($glimpse describe $I/landscape.jpg $M -q); rc=$?
 check "describe succeeds" '[ $rc -eq 0 ] && [ -n "$out" ]'

@@ -1,13 +1,7 @@
 #!/usr/bin/env bash
 # `glimpse embed` writes the projected embeddings (and with --pixels the
 # preprocessed tiles) of an image as .npy files of the expected shapes.
-set -u
-glimpse="$1"
-fail=0
-check() { if ! eval "$2"; then echo "FAIL: $1"; fail=1; fi; }
-F=tests/fixtures/e2e
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+source "$(dirname "$0")/lib_cli.sh"
 
 $glimpse embed tests/fixtures/images/landscape.jpg --mmproj $F/smolvlm-mmproj.gguf -o "$tmp/e.npy" -q; rc=$?
 check "embed exits 0" '[ $rc -eq 0 ]'
