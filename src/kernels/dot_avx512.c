@@ -1,11 +1,11 @@
 /* dot_avx512.c - AVX-512 versions of the matmul kernels (kernels.h).
  *
- * The 32-element integer kernels use VNNI (vpdpbusd: four u8*s8 products
- * summed into int32 in one instruction): 256-bit for one token, a blocked
- * 512-bit GEMM with repacked weights for batches. The K-quants multiply 64
- * elements per instruction with 512-bit AVX512-BW; the float kernels use
- * 512-bit FMA, blocked for batches. The activation quantisers are the AVX2
- * ones. Integer results equal dot_scalar.c's bits. */
+ * The integer kernels use VNNI (vpdpbusd: four u8*s8 products summed into
+ * int32 in one instruction): for one token 256-bit (32-element types) or
+ * AVX512-BW multiply-adds (K-quants) straight from the weights; for batches
+ * blocked 512-bit GEMMs on weight panels repacked with rows in the lanes.
+ * The float kernels use 512-bit FMA, blocked for batches. The activation
+ * quantisers are the AVX2 ones. Integer results equal dot_scalar.c's bits. */
 #include "kernels.h"
 #include "quant.h"
 #include "simd_avx2.h"
