@@ -920,7 +920,9 @@ static double probe_i8(int64_t iters, int32_t *sink) {
     for (int64_t i = 0; i < iters; i++)
         for (int j = 0; j < 12; j++) a[j] = _mm512_dpbusd_epi32(a[j], u, s);
     for (int j = 1; j < 12; j++) a[0] = _mm512_add_epi32(a[0], a[j]);
-    *sink = _mm512_reduce_add_epi32(a[0]);
+    int32_t lanes[16];
+    _mm512_storeu_si512(lanes, a[0]);
+    *sink = lanes[0] ^ lanes[15]; /* any lane keeps the work; a sum could overflow */
     return 12.0 * 64 * 2 * (double)iters;
 }
 
@@ -933,7 +935,10 @@ static uint64_t probe_read(const void *buf, size_t n) {
         c = _mm512_add_epi64(c, _mm512_load_si512(p + i + 2));
         d = _mm512_add_epi64(d, _mm512_load_si512(p + i + 3));
     }
-    return (uint64_t)_mm512_reduce_add_epi64(_mm512_add_epi64(_mm512_add_epi64(a, b), _mm512_add_epi64(c, d)));
+    uint64_t lanes[8], sum = 0; /* unsigned: the sum wraps by design */
+    _mm512_storeu_si512(lanes, _mm512_add_epi64(_mm512_add_epi64(a, b), _mm512_add_epi64(c, d)));
+    for (int i = 0; i < 8; i++) sum += lanes[i];
+    return sum;
 }
 
 static void f16_to_f32(const void *w, float *out, int64_t n) {
