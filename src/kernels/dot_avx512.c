@@ -919,10 +919,10 @@ static double probe_i8(int64_t iters, int32_t *sink) {
     for (int j = 0; j < 12; j++) a[j] = _mm512_set1_epi32(j);
     for (int64_t i = 0; i < iters; i++)
         for (int j = 0; j < 12; j++) a[j] = _mm512_dpbusd_epi32(a[j], u, s);
-    for (int j = 1; j < 12; j++) a[0] = _mm512_add_epi32(a[0], a[j]);
-    int32_t lanes[16];
-    _mm512_storeu_si512(lanes, a[0]);
-    *sink = lanes[0] ^ lanes[15]; /* any lane keeps the work; a sum could overflow */
+    for (int j = 1; j < 12; j++) a[0] = _mm512_xor_si512(a[0], a[j]);
+    /* A sink, not a sum: the library's reduce adds in signed C arithmetic, which
+     * overflows (undefined) on these arbitrary values. */
+    *sink = _mm512_reduce_or_epi32(a[0]);
     return 12.0 * 64 * 2 * (double)iters;
 }
 
@@ -935,7 +935,7 @@ static uint64_t probe_read(const void *buf, size_t n) {
         c = _mm512_add_epi64(c, _mm512_load_si512(p + i + 2));
         d = _mm512_add_epi64(d, _mm512_load_si512(p + i + 3));
     }
-    uint64_t lanes[8], sum = 0; /* unsigned: the sum wraps by design */
+    uint64_t lanes[8], sum = 0; /* summed unsigned: the lanes wrap around freely */
     _mm512_storeu_si512(lanes, _mm512_add_epi64(_mm512_add_epi64(a, b), _mm512_add_epi64(c, d)));
     for (int i = 0; i < 8; i++) sum += lanes[i];
     return sum;
