@@ -1,11 +1,11 @@
 /* dot_avx512.c - AVX-512 versions of the matmul kernels (kernels.h).
  *
- * The 32-element integer kernels use VNNI (vpdpbusd: four u8*s8 products
- * summed into int32 in one instruction): 256-bit for one token, a blocked
- * 512-bit GEMM with repacked weights for batches. The K-quants multiply 64
- * elements per instruction with 512-bit AVX512-BW; the float kernels use
- * 512-bit FMA, blocked for batches. The activation quantisers are the AVX2
- * ones. Integer results equal dot_scalar.c's bits. */
+ * The integer kernels use VNNI (vpdpbusd: four u8*s8 products summed into
+ * int32 in one instruction): for one token 256-bit (32-element types) or
+ * AVX512-BW multiply-adds (K-quants) straight from the weights; for batches
+ * blocked 512-bit GEMMs on weight panels repacked with rows in the lanes.
+ * The float kernels use 512-bit FMA, blocked for batches. The activation
+ * quantisers are the AVX2 ones. Integer results equal dot_scalar.c's bits. */
 #include "kernels.h"
 #include "quant.h"
 #include "simd_avx2.h"
@@ -327,8 +327,6 @@ static float dot_q6_k(const void *w, const gl_block_q8k *x, int64_t n) {
     return sum;
 }
 
-static void gemm_q6_k(const gl_gemm_args *a) { simd_gemm_kquant(q6_k_block, 210, a); }
-
 /* The blocked GEMM for Q4_K and Q5_K, on gemm_packed32's plan: 16 rows per
  * panel with rows in the vector lanes, per super-block the unsigned quants
  * of its eight 32-element sub-blocks ([sub-block][k][row][4 bytes]), each
@@ -483,6 +481,144 @@ static void gemm_q5_k(const gl_gemm_args *a) {
         simd_gemm_kquant(q5_k_block, 176, a);
     else
         gemm_packed_q45_k(1, a);
+}
+
+/* Q6_K on the same plan: 6-bit unsigned quants (the stored q, offset 32),
+ * sixteen 16-element sub-blocks whose int8 scales apply to the two halves of
+ * each 32-element group, and the offset taken off as 32 * sum_j sc_j bsums_j
+ * through vpdpwssd on scale pairs: the scalar kernel's isum exactly. */
+#define P6_Q 0
+#define P6_SC 4096
+#define P6_SCP 5120
+#define P6_D 5632
+#define PACKED6 5696
+
+static void pack_q6_k(const uint8_t *w, size_t row_bytes, int nr, int64_t i, uint8_t *p) {
+    __m512i idx = row_offsets(row_bytes);
+    __mmask16 m = (__mmask16)((1u << nr) - 1);
+    const uint8_t *b = w + (size_t)i * 210;
+    const __m512i m4 = _mm512_set1_epi8(15), m2 = _mm512_set1_epi8(3);
+    for (int h = 0; h < 2; h++)
+        for (int k = 0; k < 8; k++) {
+            __m512i la = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, idx, b + 64 * h + 4 * k, 1);
+            __m512i lb = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, idx, b + 64 * h + 32 + 4 * k, 1);
+            __m512i qh = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, idx, b + 128 + 32 * h + 4 * k, 1);
+            __m512i q[4] = {
+                _mm512_or_si512(_mm512_and_si512(la, m4), _mm512_slli_epi16(_mm512_and_si512(qh, m2), 4)),
+                _mm512_or_si512(_mm512_and_si512(lb, m4),
+                                _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(qh, 2), m2), 4)),
+                _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(la, 4), m4),
+                                _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(qh, 4), m2), 4)),
+                _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(lb, 4), m4),
+                                _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(qh, 6), m2), 4)),
+            };
+            for (int c = 0; c < 4; c++) _mm512_store_si512(p + P6_Q + 64 * (8 * (4 * h + c) + k), q[c]);
+        }
+    int32_t *sc = (int32_t *)(void *)(p + P6_SC), *pairs = (int32_t *)(void *)(p + P6_SCP);
+    for (int r = 0; r < 16; r++) {
+        const int8_t *s = r < nr ? (const int8_t *)(b + (size_t)r * row_bytes + 192) : NULL;
+        for (int j = 0; j < 16; j++) sc[16 * j + r] = s ? s[j] : 0;
+        for (int q = 0; q < 8; q++)
+            pairs[16 * q + r] = s ? (int32_t)((uint32_t)(uint16_t)s[2 * q] | (uint32_t)(uint16_t)s[2 * q + 1] << 16) : 0;
+    }
+    __m512i dd = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, idx, b + 208, 1);
+    _mm512_store_ps(p + P6_D, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(dd)));
+}
+
+static inline __attribute__((always_inline)) void tile_q6_k(const uint8_t *panel, size_t pstride, int mr, int nt,
+                                                             const gl_gemm_args *a, int64_t t0, int64_t b0,
+                                                             int64_t b1, int64_t r0, __mmask16 mask[MR]) {
+    const gl_block_q8k *x[NRK];
+    for (int t = 0; t < nt; t++) x[t] = (const gl_block_q8k *)(const void *)((const char *)a->x + (size_t)(t0 + t) * a->x_row_bytes);
+    __m512 f[MR][NRK];
+    for (int r = 0; r < mr; r++)
+        for (int t = 0; t < nt; t++)
+            f[r][t] = b0 ? _mm512_maskz_loadu_ps(mask[r], a->y + (t0 + t) * a->y_stride + r0 + 16 * r) : _mm512_setzero_ps();
+    for (int64_t i = b0; i < b1; i++) {
+        const uint8_t *pb = panel + (i - b0) * PACKED6;
+        __m512i isum[MR][NRK], corr[MR][NRK];
+        for (int r = 0; r < mr; r++)
+            for (int t = 0; t < nt; t++) isum[r][t] = corr[r][t] = _mm512_setzero_si512();
+        for (int j = 0; j < 8; j++) { /* 32-element group j: sub-blocks 2j (k < 4) and 2j+1 */
+            for (int half = 0; half < 2; half++) {
+                __m512i sub[MR][NRK];
+                for (int r = 0; r < mr; r++)
+                    for (int t = 0; t < nt; t++) sub[r][t] = _mm512_setzero_si512();
+                for (int k = 4 * half; k < 4 * half + 4; k++) {
+                    __m512i wv[MR];
+                    for (int r = 0; r < mr; r++) wv[r] = _mm512_load_si512(pb + r * pstride + P6_Q + 64 * (8 * j + k));
+                    for (int t = 0; t < nt; t++) {
+                        __m512i xv = _mm512_set1_epi32(load_i32(x[t][i].qs + 32 * j + 4 * k));
+                        for (int r = 0; r < mr; r++) sub[r][t] = _mm512_dpbusd_epi32(sub[r][t], wv[r], xv);
+                    }
+                }
+                for (int r = 0; r < mr; r++) {
+                    __m512i sc = _mm512_load_si512(pb + r * pstride + P6_SC + 64 * (2 * j + half));
+                    for (int t = 0; t < nt; t++) isum[r][t] = _mm512_add_epi32(isum[r][t], _mm512_mullo_epi32(sub[r][t], sc));
+                }
+            }
+        }
+        for (int q = 0; q < 8; q++) {
+            __m512i sp[MR];
+            for (int r = 0; r < mr; r++) sp[r] = _mm512_load_si512(pb + r * pstride + P6_SCP + 64 * q);
+            for (int t = 0; t < nt; t++) {
+                const int16_t *bs = x[t][i].bsums + 2 * q;
+                __m512i xs = _mm512_set1_epi32((int32_t)((uint32_t)(uint16_t)bs[0] | (uint32_t)(uint16_t)bs[1] << 16));
+                for (int r = 0; r < mr; r++) corr[r][t] = _mm512_dpwssd_epi32(corr[r][t], sp[r], xs);
+            }
+        }
+        for (int r = 0; r < mr; r++) {
+            __m512 d = _mm512_load_ps(pb + r * pstride + P6_D);
+            for (int t = 0; t < nt; t++) {
+                __m512i is = _mm512_sub_epi32(isum[r][t], _mm512_slli_epi32(corr[r][t], 5));
+                __m512 scale = _mm512_mul_ps(d, _mm512_set1_ps(x[t][i].d));
+                f[r][t] = _mm512_add_ps(f[r][t], _mm512_mul_ps(scale, _mm512_cvtepi32_ps(is)));
+            }
+        }
+    }
+    for (int r = 0; r < mr; r++)
+        for (int t = 0; t < nt; t++) _mm512_mask_storeu_ps(a->y + (t0 + t) * a->y_stride + r0 + 16 * r, mask[r], f[r][t]);
+}
+
+#define TILE6_CASE(MRV, NTV)                                                                    \
+    case (MRV) * 8 + (NTV): tile_q6_k(panel, pstride, MRV, NTV, a, t0, b0, b1, r0, mask); break;
+
+static void tile_q6_k_any(const uint8_t *panel, size_t pstride, int mr, int nt, const gl_gemm_args *a, int64_t t0,
+                          int64_t b0, int64_t b1, int64_t r0, __mmask16 mask[MR]) {
+    switch (mr * 8 + nt) {
+        TILE6_CASE(1, 1) TILE6_CASE(1, 2) TILE6_CASE(1, 3) TILE6_CASE(1, 4)
+        TILE6_CASE(2, 1) TILE6_CASE(2, 2) TILE6_CASE(2, 3) TILE6_CASE(2, 4)
+    default: break;
+    }
+}
+
+static void gemm_q6_k(const gl_gemm_args *a) {
+    if (a->n_tok < GL_GEMM_PACK_MIN_TOKENS) {
+        simd_gemm_kquant(q6_k_block, 210, a);
+        return;
+    }
+    int64_t nb = a->n / 256;
+    size_t pstride = (size_t)KCS * PACKED6;
+    uint8_t *panel = a->scratch;
+    for (int64_t r0 = 0; r0 < a->n_rows; r0 += 16 * MR) {
+        int64_t rows = a->n_rows - r0 < 16 * MR ? a->n_rows - r0 : 16 * MR;
+        int mr = (int)((rows + 15) / 16);
+        __mmask16 mask[MR];
+        for (int r = 0; r < mr; r++)
+            mask[r] = (__mmask16)((1u << (rows - 16 * r < 16 ? rows - 16 * r : 16)) - 1);
+        for (int64_t b0 = 0; b0 < nb; b0 += KCS) {
+            int64_t b1 = b0 + KCS < nb ? b0 + KCS : nb;
+            for (int r = 0; r < mr; r++)
+                for (int64_t i = b0; i < b1; i++)
+                    pack_q6_k((const uint8_t *)a->w + (size_t)(r0 + 16 * r) * a->row_bytes, a->row_bytes,
+                              rows - 16 * r < 16 ? (int)(rows - 16 * r) : 16, i,
+                              panel + r * pstride + (size_t)(i - b0) * PACKED6);
+            for (int64_t t0 = 0; t0 < a->n_tok; t0 += NRK) {
+                int nt = a->n_tok - t0 < NRK ? (int)(a->n_tok - t0) : NRK;
+                tile_q6_k_any(panel, pstride, mr, nt, a, t0, b0, b1, r0, mask);
+            }
+        }
+    }
 }
 
 /* ==== Float weights (512-bit) ==== */
