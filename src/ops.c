@@ -305,10 +305,3 @@ int gl_attention(float *out, const float *q, int64_t n_q, const float *k, const 
     gl_free(a.part);
     return 0;
 }
-
-/* ==== Whole-sequence attention (vision encoders) ==== */
-
-int gl_attention_full(float *out, const float *q, const float *k, const float *v, int64_t n, int n_head,
-                      int head_dim, gl_pool *pool) {
-    return gl_attention(out, q, n, k, v, n, (int64_t)n_head * head_dim, n_head, n_head, head_dim, -1, pool);
-}

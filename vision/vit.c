@@ -305,7 +305,8 @@ glimpse_status gl_vit_forward(const gl_vit *vit, const float *pixels, int height
         const float *qkv_b[3] = {l->q_b, l->k_b, l->v_b};
         float *qkv[3] = {q, k, v};
         if (gl_matmul_many(3, qkv_w, qkv_b, xn, qkv, n_pos, pool)) goto oom;
-        if (gl_attention_full(att, q, k, v, n_pos, n_head, E / n_head, pool)) goto oom;
+        /* Every patch sees every patch: no causal mask (causal_pos0 < 0). */
+        if (gl_attention(att, q, n_pos, k, v, n_pos, E, n_head, n_head, E / n_head, -1, pool)) goto oom;
         if (linear(l->o_w, l->o_b, att, xn, n_pos, pool)) goto oom;
         gl_add(x, xn, n_e);
         /* MLP block: x += fc2(act(fc1(LN2 x))) */
