@@ -1,0 +1,303 @@
+"""Trains the embedded demo model from scratch on CPU (see tools/demo-model/MODEL.md).
+
+    /work/venv/bin/python tools/demo-model/train.py --out /work/demo-ckpt --minutes 85
+
+Samples are drawn on the fly from data.train_sample(seed, i) (no data set on disk), so a run is a function of
+--seed and the step count: torch and the sample stream are both seeded. The loss covers the answer tokens
+and the closing <end_of_utterance> only. Every --save-every steps the model and processor are written to
+OUT/final (save_pretrained) and the optimiser state to OUT/last.pt, from which --resume continues.
+The run stops after --steps steps or when --minutes of wall time have passed, whichever comes first; the
+learning rate follows a cosine over whichever of the two is further along, so a run on a busy machine still
+ends with a decayed rate. With --minutes 0 the run is a pure function of --seed and --steps.
+"""
+
+import argparse
+import math
+import os
+import sys
+import time
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import data  # noqa: E402
+import model as M  # noqa: E402
+
+
+CHARSET = [chr(c) for c in range(33, 127)]  # class 0 = no character
+
+
+class PatchTargets(torch.nn.Module):
+    """Auxiliary training heads on the vision tower's last hidden state (not exported).
+
+    Without them the vision tower collapsed to image-independent features within a few hundred steps while
+    the decoder fitted the captions' language prior (across-image variance of the projected features fell
+    from 25 % to 0.3 %), and with a pixel-reconstruction loss alone the decoder still ignored the image
+    after 400 steps. So each 16 px patch is also asked, by linear heads, what the generator drew there:
+    the colour and shape of a scene's shape covering the patch centre, and the first and second characters
+    whose centres fall in the patch (left to right). The decoder then only has to learn to read these
+    features off the image tokens, as with a pretrained encoder.
+    """
+
+    def __init__(self, width, patch, grid):
+        super().__init__()
+        self.patch, self.grid = patch, grid
+        self.pixels = torch.nn.Linear(width, 3 + (patch // 2) ** 2)
+        self.colour = torch.nn.Linear(width, 1 + len(data.COLOURS))
+        self.shape = torch.nn.Linear(width, 1 + len(data.SHAPES))
+        self.char_a = torch.nn.Linear(width, 1 + len(CHARSET))
+        self.char_b = torch.nn.Linear(width, 1 + len(CHARSET))
+
+    def pixel_targets(self, pixel_values):  # (B, 3, H, W) in [-1, 1] -> (B, n_patches, 3 + (p/2)^2)
+        b, _, h, w = pixel_values.shape
+        p = self.patch
+        colour = torch.nn.functional.avg_pool2d(pixel_values, p).flatten(2).transpose(1, 2)  # (B, N, 3)
+        grey = torch.nn.functional.avg_pool2d(pixel_values.mean(1, keepdim=True), 2)  # (B, 1, H/2, W/2)
+        q = p // 2
+        grey = grey.reshape(b, h // p, q, w // p, q).permute(0, 1, 3, 2, 4).reshape(b, (h // p) * (w // p), q * q)
+        return torch.cat([colour, grey], dim=-1)
+
+    def labels(self, samples):
+        """(B, n_patches) class labels for colour, shape, first and second character."""
+        g, p = self.grid, self.patch
+        out = torch.zeros(4, len(samples), g * g, dtype=torch.long)
+        colours, shapes = list(data.COLOURS), list(data.SHAPES)
+        for b, s in enumerate(samples):
+            for grp in s["meta"].get("groups", []):
+                for cx, cy, r in grp.get("discs", []):
+                    for i in range(max(0, (cy - r) // p), min(g, (cy + r) // p + 1)):
+                        for j in range(max(0, (cx - r) // p), min(g, (cx + r) // p + 1)):
+                            if (j * p + p / 2 - cx) ** 2 + (i * p + p / 2 - cy) ** 2 <= (0.8 * r) ** 2:
+                                out[0, b, i * g + j] = 1 + colours.index(grp["colour"])
+                                out[1, b, i * g + j] = 1 + shapes.index(grp["shape"])
+            for ch, x, y in sorted(s["meta"].get("chars", []), key=lambda c: c[1]):
+                k = min(g - 1, max(0, int(y // p))) * g + min(g - 1, max(0, int(x // p)))
+                cls = 1 + CHARSET.index(ch) if ch in CHARSET else 0
+                if out[2, b, k] == 0:
+                    out[2, b, k] = cls
+                elif out[3, b, k] == 0:
+                    out[3, b, k] = cls
+        return out
+
+    def loss(self, hidden, pixel_values, labels):  # hidden (B, N, width)
+        ce = torch.nn.functional.cross_entropy
+        pix = torch.nn.functional.mse_loss(self.pixels(hidden), self.pixel_targets(pixel_values))
+        dense = sum(ce(head(hidden).flatten(0, 1), lab.flatten())
+                    for head, lab in zip((self.colour, self.shape, self.char_a, self.char_b), labels))
+        return pix, dense
+
+
+def shared_fraction(tokens):
+    """Share of the image tokens' energy in their common mean vector (batch and positions).
+
+    The decoder normalises every token (RMSNorm), so a large vector shared by all image tokens drowns what
+    differs between pictures. Left alone that shared part grew from 0.5 to 3.9 (std) in 300 steps while the
+    picture-dependent part stayed near 0.3, and the decoder made the image tokens a place to park
+    attention instead of reading them. Penalising this fraction keeps the content visible to the decoder.
+    """
+    mean = tokens.mean(dim=(0, 1))
+    return (mean ** 2).sum() / (tokens ** 2).sum(-1).mean()
+
+
+def answer_char_points(s):
+    """For each character of s["answer"], the picture points it was read from (its glyph centre, or the
+    shapes of the group its noun phrase names); [] where there is none."""
+    ans, meta = s["answer"], s["meta"]
+    points = [[] for _ in ans]
+    if s["kind"] in ("dialog_en", "dialog_ko", "button"):
+        chars = meta["chars"]
+        if s["kind"] == "button":
+            chars = chars[sum(c != " " for c in meta["text"]):]
+        k = 0
+        for i, ch in enumerate(ans):
+            if ch != " " and k < len(chars):
+                points[i] = [chars[k][1:]]
+                k += 1
+    elif s["kind"] in ("scene_en", "scene_ko"):
+        phrase = data.noun_phrase_en if s["kind"] == "scene_en" else data.noun_phrase_ko
+        for g in meta["groups"]:
+            start = ans.find(phrase(g))
+            for i in range(start, start + len(phrase(g)) if start >= 0 else 0):
+                points[i] = [(cx, cy) for cx, cy, _ in g["discs"]]
+    return points
+
+
+def attention_targets(processor, samples, enc, answer_offsets, grid, cell):
+    """(B, T, T) mask of the image tokens that each query position should look at to predict the next
+    (answer) token, and (B, T) mask of the query positions that have such targets."""
+    image_id = processor.tokenizer.convert_tokens_to_ids("<image>")
+    b_n, t_n = enc["input_ids"].shape
+    target = torch.zeros(b_n, t_n, t_n, dtype=torch.bool)
+    for b, (s, offsets) in enumerate(zip(samples, answer_offsets)):
+        image_pos = (enc["input_ids"][b] == image_id).nonzero()[:, 0]
+        points = answer_char_points(s)
+        end = int(enc["attention_mask"][b].sum())
+        first = end - len(offsets)
+        for i, (a, z) in enumerate(offsets):
+            for ci in range(max(0, a - 1), min(len(points), z - 1)):  # the answer string starts with a space
+                for x, y in points[ci]:
+                    k = min(grid - 1, int(y // cell)) * grid + min(grid - 1, int(x // cell))
+                    target[b, first + i - 1, image_pos[k]] = True
+    return target, target.any(-1)
+
+
+ATTN_LAYERS = (2, 3)  # head 0 of these decoder layers is taught where to look
+
+
+def attention_loss(probs, target, query):
+    """-log of the attention mass that head 0 puts on the target image tokens, over the supervised queries.
+
+    Added when the decoder, given informative image tokens, still learnt to use them only slowly (scene
+    captions began to depend on the picture after ~600 steps, dialog text not at all after 1000): telling
+    one head per layer which image token holds the glyph or shape that the next answer token names turns
+    reading into copying what that head retrieves.
+    """
+    total = 0.0
+    for p in probs:  # (B, H, T, T)
+        mass = (p[:, 0] * target).sum(-1)  # (B, T)
+        total = total - (torch.log(mass + 1e-6) * query).sum() / query.sum().clamp(min=1)
+    return total / len(probs)
+
+
+def make_batch(processor, samples):
+    tok = processor.tokenizer
+    texts, answers, offsets = [], [], []
+    for s in samples:
+        answer = " " + s["answer"] + "<end_of_utterance>"
+        texts.append(M.prompt_text(processor, s["prompt"]) + answer)
+        t = tok(answer, add_special_tokens=False, return_offsets_mapping=True)
+        answers.append(len(t["input_ids"]))
+        offsets.append(t["offset_mapping"])
+    tok.padding_side = "right"
+    enc = processor(text=texts, images=[[s["image"]] for s in samples], return_tensors="pt", padding=True)
+    labels = torch.full_like(enc["input_ids"], -100)
+    for b, n in enumerate(answers):
+        end = int(enc["attention_mask"][b].sum())
+        labels[b, end - n:end] = enc["input_ids"][b, end - n:end]
+    enc["labels"] = labels
+    grid = M.IMAGE_SIZE // M.PATCH_SIZE // M.SCALE_FACTOR
+    enc["attn_target"], enc["attn_query"] = attention_targets(processor, samples, enc, offsets, grid,
+                                                              M.IMAGE_SIZE // grid)
+    return enc
+
+
+@torch.no_grad()
+def quick_eval(model, processor, n):
+    """Greedy answers on the first n held-out scenes and dialogs: (scene accuracy, dialog exact, dialog chars)."""
+    import evaluate
+    model.eval()
+    scenes = evaluate.run(model, processor, data.test_scenes(n))
+    dialogs = evaluate.run(model, processor, data.test_dialogs(n))
+    model.train()
+    return evaluate.scene_scores(scenes)["all"], *evaluate.dialog_scores(dialogs)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default="/work/demo-ckpt")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--steps", type=int, default=4000)
+    ap.add_argument("--minutes", type=float, default=85, help="wall-time cap; 0 = none")
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--warmup", type=int, default=150)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--bf16", action="store_true", help="autocast matmuls to bfloat16 (AMX)")
+    ap.add_argument("--save-every", type=int, default=250)
+    ap.add_argument("--eval-every", type=int, default=500)
+    ap.add_argument("--eval-n", type=int, default=20)
+    ap.add_argument("--aux-weight", type=float, default=1.0, help="weight of the auxiliary patch losses (PatchTargets)")
+    ap.add_argument("--shared-weight", type=float, default=1.0, help="weight of shared_fraction")
+    ap.add_argument("--attn-weight", type=float, default=1.0, help="weight of attention_loss")
+    ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--stop-at", type=int, default=0, help="stop after this step (to replay a resumed run)")
+    args = ap.parse_args()
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    processor = M.build_processor()
+    model = M.build_model(processor.tokenizer)
+    model.train()
+    vcfg = model.config.vision_config
+    aux = PatchTargets(vcfg.hidden_size, vcfg.patch_size, vcfg.image_size // vcfg.patch_size)
+    captured = {}
+    model.model.vision_model.register_forward_hook(
+        lambda mod, inp, out: captured.__setitem__("hidden", out.last_hidden_state))
+    model.model.connector.register_forward_hook(lambda mod, inp, out: captured.__setitem__("tokens", out))
+    # Reading supervision needs the decoder's attention probabilities: eager attention returns them.
+    model.model.text_model.config._attn_implementation = "eager"
+    layers = model.model.text_model.layers
+    for li in ATTN_LAYERS:
+        layers[li].self_attn.register_forward_hook(
+            lambda mod, inp, out, li=li: captured.__setitem__(f"attn{li}", out[1]))
+    params = list(model.named_parameters()) + [("aux." + n, p) for n, p in aux.named_parameters()]
+    decay = [p for n, p in params if p.dim() >= 2]
+    no_decay = [p for n, p in params if p.dim() < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": no_decay, "weight_decay": 0.0}],
+                            lr=args.lr, betas=(0.9, 0.98), eps=1e-8)
+    step = 0
+    os.makedirs(args.out, exist_ok=True)
+    last = os.path.join(args.out, "last.pt")
+    if args.resume and os.path.exists(last):
+        state = torch.load(last, weights_only=False)
+        model.load_state_dict(state["model"])
+        aux.load_state_dict(state["aux"])
+        opt.load_state_dict(state["opt"])
+        step = state["step"]
+        torch.set_rng_state(state["torch_rng"])
+    print(f"params {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M, vocab {len(processor.tokenizer)}, "
+          f"start step {step}", flush=True)
+
+    def lr_at(s):
+        if s < args.warmup:
+            return args.lr * (s + 1) / args.warmup
+        t = min(1.0, (s - args.warmup) / max(1, args.steps - args.warmup))
+        if args.minutes > 0:  # on a busy machine the time cap comes first: finish the decay by then
+            t = max(t, min(1.0, (time.time() - t0) / (args.minutes * 60)))
+        return args.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * t)))
+
+    def save():
+        model.save_pretrained(os.path.join(args.out, "final"))
+        processor.save_pretrained(os.path.join(args.out, "final"))
+        torch.save({"model": model.state_dict(), "aux": aux.state_dict(), "opt": opt.state_dict(), "step": step,
+                    "torch_rng": torch.get_rng_state()}, last + ".tmp")
+        os.replace(last + ".tmp", last)
+
+    t0 = time.time()
+    ema = None
+    while step < args.steps and (args.minutes <= 0 or time.time() - t0 < args.minutes * 60):
+        samples = [data.train_sample(args.seed, step * args.batch + i) for i in range(args.batch)]
+        batch = make_batch(processor, samples)
+        attn_target, attn_query = batch.pop("attn_target"), batch.pop("attn_query")
+        patch_labels = aux.labels(samples)
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
+            loss = model(**batch).loss
+            pix_loss, dense_loss = aux.loss(captured["hidden"], batch["pixel_values"][:, 0], patch_labels)
+            shared = shared_fraction(captured["tokens"])
+            attn = attention_loss([captured[f"attn{li}"] for li in ATTN_LAYERS], attn_target, attn_query)
+        opt.zero_grad(set_to_none=True)
+        (loss + args.aux_weight * (pix_loss + dense_loss) + args.shared_weight * shared
+         + args.attn_weight * attn).backward()
+        torch.nn.utils.clip_grad_norm_([p for _, p in params], 1.0)
+        opt.step()
+        step += 1
+        ema = loss.item() if ema is None else 0.95 * ema + 0.05 * loss.item()
+        if step % 25 == 0:
+            el = time.time() - t0
+            print(f"step {step} loss {loss.item():.4f} ema {ema:.4f} pixels {pix_loss.item():.4f} patches {dense_loss.item():.4f} shared {shared.item():.3f} attn {attn.item():.3f} lr {lr_at(step):.2e} "
+                  f"{el / 60:.1f} min", flush=True)
+        if step % args.save_every == 0:
+            save()
+        if step == args.stop_at:
+            break
+        if args.eval_every and step % args.eval_every == 0:
+            sc, ex, ch = quick_eval(model, processor, args.eval_n)
+            print(f"eval step {step}: scenes {sc:.2f} dialog exact {ex:.2f} chars {ch:.3f}", flush=True)
+    save()
+    print(f"done step {step} in {(time.time() - t0) / 60:.1f} min", flush=True)
+
+
+if __name__ == "__main__":
+    main()
