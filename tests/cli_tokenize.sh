@@ -35,7 +35,7 @@ check "gpt-2 no BOS" "$("$GLIMPSE" tokenize -m "$VOCAB/ggml-vocab-gpt-2.gguf" "H
     "$(expected "$VOCAB/ggml-vocab-gpt-2.gguf" "Hello, world!")"
 
 # Special tokens only with --special.
-qwen="$FIXTURES/ggml-vocab-qwen2.gguf"
+qwen="$FIXTURES/trained-vocab-qwen2.gguf"
 check "--special" "$("$GLIMPSE" tokenize -m "$qwen" --special --pieces "<|im_start|>" | cut -f2)" "<|im_start|>"
 n_plain=$("$GLIMPSE" tokenize -m "$qwen" "<|im_start|>" | wc -w)
 [ "$n_plain" -gt 1 ] && echo "ok   plain text '<|im_start|>' is $n_plain tokens" || { echo "FAIL plain <|im_start|>"; fail=1; }

@@ -9,7 +9,7 @@
 #define FIXTURES GLIMPSE_SOURCE_DIR "/tests/fixtures/tokenizer/"
 
 int main(void) {
-    gl_vocab *v = load_vocab(FIXTURES "ggml-vocab-qwen2.gguf");
+    gl_vocab *v = load_vocab(FIXTURES "trained-vocab-qwen2.gguf");
     if (!v) TEST_DONE();
     run_case_files(v, "qwen2-nfc", FIXTURES "qwen2-nfc.inp", FIXTURES "qwen2-nfc.out", 0, 0);
     gl_vocab_free(v);

@@ -74,16 +74,16 @@ static const char *const TEXTS[] = {
 };
 
 int main(void) {
-    gl_vocab *v = load_vocab(GLIMPSE_SOURCE_DIR "/tests/fixtures/tokenizer/ggml-vocab-smollm.gguf");
+    gl_vocab *v = load_vocab(GLIMPSE_SOURCE_DIR "/tests/fixtures/tokenizer/trained-vocab-smollm.gguf");
     if (v) {
         for (size_t i = 0; i < sizeof TEXTS / sizeof TEXTS[0]; i++) check_stream(v, "smollm fixture", TEXTS[i]);
         check_flush(v);
         gl_vocab_free(v);
     }
-    FILE *f = fopen(GLIMPSE_SHARED_DIR "/vocab/ggml-vocab-llama-spm.gguf", "rb");
+    FILE *f = fopen(GLIMPSE_SHARED_DIR "/vocab/trained-vocab-llama-spm.gguf", "rb");
     if (f) {
         fclose(f);
-        v = load_vocab(GLIMPSE_SHARED_DIR "/vocab/ggml-vocab-llama-spm.gguf");
+        v = load_vocab(GLIMPSE_SHARED_DIR "/vocab/trained-vocab-llama-spm.gguf");
         if (v) {
             check_stream(v, "llama-spm", TEXTS[1]);
             check_flush(v);

@@ -37,7 +37,7 @@ static void check_vocab(const char *path) {
 }
 
 int main(void) {
-    check_vocab(GLIMPSE_SOURCE_DIR "/tests/fixtures/wpm/tiny/ggml-vocab-wpm-tiny.gguf");
-    check_vocab(GLIMPSE_SOURCE_DIR "/tests/fixtures/tokenizer/ggml-vocab-qwen2.gguf");
+    check_vocab(GLIMPSE_SOURCE_DIR "/tests/fixtures/wpm/tiny/trained-vocab-wpm-tiny.gguf");
+    check_vocab(GLIMPSE_SOURCE_DIR "/tests/fixtures/tokenizer/trained-vocab-qwen2.gguf");
     TEST_DONE();
 }

@@ -10,11 +10,11 @@ static const char *const PRES[] = {"llama-bpe", "qwen2", "smollm"};
 int main(void) {
     for (size_t i = 0; i < sizeof PRES / sizeof PRES[0]; i++) {
         char path[512], inp[600], out[600], special[600], name[80];
-        snprintf(path, sizeof path, "%s/tests/fixtures/tokenizer/ggml-vocab-%s.gguf", GLIMPSE_SOURCE_DIR, PRES[i]);
+        snprintf(path, sizeof path, "%s/tests/fixtures/tokenizer/trained-vocab-%s.gguf", GLIMPSE_SOURCE_DIR, PRES[i]);
         snprintf(inp, sizeof inp, "%s.inp", path);
         snprintf(out, sizeof out, "%s.out", path);
         snprintf(special, sizeof special, "%s.special", path);
-        snprintf(name, sizeof name, "ggml-vocab-%s.gguf", PRES[i]);
+        snprintf(name, sizeof name, "trained-vocab-%s.gguf", PRES[i]);
         gl_vocab *v = load_vocab(path);
         if (!v) continue;
         run_case_files(v, name, inp, out, 0, 1);

@@ -73,7 +73,7 @@ static void check_bos(const char *path, int model_adds_bos) {
 static void check_spm(void) {
     gl_vocab *v;
     gl_gguf *g;
-    if (gl_gguf_open(GLIMPSE_SHARED_DIR "/vocab/ggml-vocab-llama-spm.gguf", &g) != GLIMPSE_OK) {
+    if (gl_gguf_open(GLIMPSE_SHARED_DIR "/vocab/trained-vocab-llama-spm.gguf", &g) != GLIMPSE_OK) {
         printf("llama-spm part skipped: %s\n", glimpse_last_error());
         return;
     }
@@ -117,7 +117,7 @@ static void check_public_api(const char *path) {
 int main(void) {
     const char *dir = GLIMPSE_SOURCE_DIR "/tests/fixtures/tokenizer";
     char path[512];
-    snprintf(path, sizeof path, "%s/ggml-vocab-qwen2.gguf", dir);
+    snprintf(path, sizeof path, "%s/trained-vocab-qwen2.gguf", dir);
     gl_vocab *v = load_vocab(path);
     if (v) {
         check_chat_markers(v);
@@ -125,7 +125,7 @@ int main(void) {
     }
     check_bos(path, 0);
     check_public_api(path);
-    snprintf(path, sizeof path, "%s/ggml-vocab-llama-bpe.gguf", dir);
+    snprintf(path, sizeof path, "%s/trained-vocab-llama-bpe.gguf", dir);
     check_bos(path, 1);
     check_spm();
     TEST_DONE();

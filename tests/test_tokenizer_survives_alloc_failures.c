@@ -32,7 +32,7 @@ int main(void) {
     const char *pres[] = {"smollm", "llama-bpe"};
     for (int p = 0; p < 2; p++) {
         char path[512];
-        snprintf(path, sizeof path, "%s/tests/fixtures/tokenizer/ggml-vocab-%s.gguf", GLIMPSE_SOURCE_DIR, pres[p]);
+        snprintf(path, sizeof path, "%s/tests/fixtures/tokenizer/trained-vocab-%s.gguf", GLIMPSE_SOURCE_DIR, pres[p]);
         gl_gguf *g;
         if (gl_gguf_open(path, &g) != GLIMPSE_OK) {
             CHECK_MSG(0, "%s", glimpse_last_error());

@@ -7,7 +7,7 @@
  * BertNormalizer drops NUL and U+FFFD (llama.cpp reads bad UTF-8 as U+FFFD). */
 #include "tokenizer_cases.h"
 
-#define TINY GLIMPSE_SOURCE_DIR "/tests/fixtures/wpm/tiny/ggml-vocab-wpm-tiny.gguf"
+#define TINY GLIMPSE_SOURCE_DIR "/tests/fixtures/wpm/tiny/trained-vocab-wpm-tiny.gguf"
 
 /* Every case of TINY.inp with add_special and parse_special against TINY.cls. */
 static void check_cls(const gl_vocab *v) {
@@ -46,7 +46,7 @@ static void check_cls(const gl_vocab *v) {
         cursor += len + (sep ? strlen(SEP) : 0);
     }
     CHECK_MSG(total == 61 && same == total, "%d of %d cases with [CLS] [SEP] match", same, total);
-    printf("ggml-vocab-wpm-tiny.gguf           %d/%d cases match (with [CLS] [SEP])\n", same, total);
+    printf("trained-vocab-wpm-tiny.gguf           %d/%d cases match (with [CLS] [SEP])\n", same, total);
     free(lines);
     free(inp);
 }
@@ -66,8 +66,8 @@ int main(void) {
     if (!v) TEST_DONE();
     CHECK(v->kind == GL_VOCAB_WPM);
     /* Decoding lowercases and strips accents: ids only. */
-    run_case_files(v, "ggml-vocab-wpm-tiny.gguf", TINY ".inp", TINY ".out", 0, 0);
-    run_case_files(v, "ggml-vocab-wpm-tiny.gguf", TINY ".inp", TINY ".special", 1, 0);
+    run_case_files(v, "trained-vocab-wpm-tiny.gguf", TINY ".inp", TINY ".out", 0, 0);
+    run_case_files(v, "trained-vocab-wpm-tiny.gguf", TINY ".inp", TINY ".special", 1, 0);
     check_cls(v);
 
     static const char nul[] = "hel\0lo wor\0ld", bad[] = "hel\xFFlo w\xC3or\xE2\x96ld\xED\xA0\x80";

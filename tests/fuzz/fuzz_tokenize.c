@@ -72,10 +72,10 @@ static gl_vocab *spm_vocab(void) {
 
 static void load_all(void) {
     static const char *const files[] = {
-        "/tests/fixtures/tokenizer/ggml-vocab-llama-bpe.gguf",
-        "/tests/fixtures/tokenizer/ggml-vocab-qwen2.gguf",
-        "/tests/fixtures/tokenizer/ggml-vocab-smollm.gguf",
-        "/tests/fixtures/wpm/tiny/ggml-vocab-wpm-tiny.gguf",
+        "/tests/fixtures/tokenizer/trained-vocab-llama-bpe.gguf",
+        "/tests/fixtures/tokenizer/trained-vocab-qwen2.gguf",
+        "/tests/fixtures/tokenizer/trained-vocab-smollm.gguf",
+        "/tests/fixtures/wpm/tiny/trained-vocab-wpm-tiny.gguf",
     };
     char path[1024];
     for (int i = 0; i < 4; i++) {
