@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 PACKAGES="build-essential cmake pkg-config libjpeg62-turbo-dev libpng-dev libstb-dev
-          libopenblas-dev libpcre2-dev libwebp-dev clang libclang-rt-14-dev"
+          libopenblas-dev libpcre2-dev libwebp-dev libedit-dev clang libclang-rt-14-dev"
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

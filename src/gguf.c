@@ -497,7 +497,7 @@ static int scalar_as_f64(glimpse_gguf_type t, const uint8_t *p, double *out) {
 int gl_gguf_get_i64(const gl_gguf *g, const char *key, int64_t *out) {
     const gguf_kv *kv = find_kv(g, key);
     if (!kv || kv->type == GLIMPSE_GGUF_BOOL) return -1;
-    return kv ? scalar_as_i64(kv->type, kv->value, out) : -1;
+    return scalar_as_i64(kv->type, kv->value, out);
 }
 
 int gl_gguf_get_u32(const gl_gguf *g, const char *key, uint32_t *out) {
@@ -615,12 +615,16 @@ int64_t glimpse_gguf_n_tensors(const glimpse_gguf *g) { return g->n_tensors; }
 const char *glimpse_gguf_kv_key(const glimpse_gguf *g, int64_t i) {
     return i >= 0 && i < g->n_kv ? g->kv[i].key : NULL;
 }
-glimpse_gguf_type glimpse_gguf_kv_type(const glimpse_gguf *g, int64_t i) { return g->kv[i].type; }
+/* Out-of-range indices read as a u8 scalar, not an array, so callers looping
+ * over keys never index past the table. */
+glimpse_gguf_type glimpse_gguf_kv_type(const glimpse_gguf *g, int64_t i) {
+    return i >= 0 && i < g->n_kv ? g->kv[i].type : GLIMPSE_GGUF_U8;
+}
 glimpse_gguf_type glimpse_gguf_kv_array_type(const glimpse_gguf *g, int64_t i) {
-    return g->kv[i].type == GLIMPSE_GGUF_ARRAY ? g->kv[i].arr_type : GLIMPSE_GGUF_U8;
+    return glimpse_gguf_kv_type(g, i) == GLIMPSE_GGUF_ARRAY ? g->kv[i].arr_type : GLIMPSE_GGUF_U8;
 }
 uint64_t glimpse_gguf_kv_array_len(const glimpse_gguf *g, int64_t i) {
-    return g->kv[i].type == GLIMPSE_GGUF_ARRAY ? g->kv[i].arr_len : 0;
+    return glimpse_gguf_kv_type(g, i) == GLIMPSE_GGUF_ARRAY ? g->kv[i].arr_len : 0;
 }
 
 glimpse_status glimpse_gguf_tensor_info(const glimpse_gguf *g, int64_t i, glimpse_tensor_info *out) {

@@ -43,6 +43,18 @@ void *gl_realloc(void *ptr, size_t size) {
 
 void gl_free(void *ptr) { free(ptr); }
 
+void *gl_grow(void *arr, size_t *cap, size_t need, size_t elem) {
+    if (need == 0) need = 1; /* so that an array never grown is allocated, not NULL */
+    if (need <= *cap) return arr;
+    size_t n = *cap ? *cap : 16, bytes;
+    while (n < need)
+        if (gl_mul_overflow(n, 2, &n)) return NULL;
+    if (gl_mul_overflow(n, elem, &bytes)) return NULL;
+    void *grown = gl_realloc(arr, bytes);
+    if (grown) *cap = n;
+    return grown;
+}
+
 char *gl_strndup(const char *s, size_t n) {
     size_t len = strnlen(s, n);
     char *d = gl_malloc(len + 1);

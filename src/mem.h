@@ -18,6 +18,16 @@ char *gl_strndup(const char *s, size_t n);
 /* malloc(count * size) with the product checked; NULL on overflow or failure. */
 void *gl_malloc_array(size_t count, size_t size);
 
+/* The gl_malloc'd array arr of *cap elements of elem bytes, reallocated to
+ * hold at least need (capacity at least doubled, *cap updated); NULL when that
+ * fails, arr then unchanged. */
+void *gl_grow(void *arr, size_t *cap, size_t need, size_t elem);
+
+/* A byte range of some text. */
+typedef struct {
+    size_t off, len;
+} gl_span;
+
 /* Test hook: the (n+1)th allocation from now on this thread fails; n < 0
  * disables. Thread-local so that one test's injection cannot touch another
  * thread's work. */

@@ -2,9 +2,12 @@
  * clarity first; they are a small share of the time next to the matrix
  * products, which live in matmul.c and the kernels. */
 #include "ops.h"
+#include "checked.h"
+#include "matmul.h"
 #include "mem.h"
 
 #include <math.h>
+#include <string.h>
 
 void gl_rmsnorm(float *out, const float *x, const float *w, int64_t n, int64_t n_rows, float eps) {
     for (int64_t r = 0; r < n_rows; r++, x += n, out += n) {
@@ -135,4 +138,63 @@ int gl_attention(float *out, const float *q, int64_t n_q, const float *k, const 
     gl_pool_run(pool, attention_rows, &job);
     gl_free(job.scores);
     return 0;
+}
+
+/* ==== Whole-sequence attention (vision encoders) ==== */
+
+typedef struct {
+    float *scores; /* (n, n) */
+    int64_t n;
+    float scale;
+} softmax_job;
+
+static void softmax_rows(void *p, int ith, int nth) {
+    softmax_job *job = p;
+    long begin, end;
+    gl_split_range((long)job->n, ith, nth, &begin, &end);
+    for (long t = begin; t < end; t++) {
+        float *row = job->scores + t * job->n;
+        for (int64_t j = 0; j < job->n; j++) row[j] *= job->scale;
+        gl_softmax(row, job->n);
+    }
+}
+
+/* An F32 matrix in caller memory, viewed as a weight for gl_matmul. */
+static gl_tensor f32_matrix(const float *data, int64_t ne0, int64_t ne1) {
+    gl_tensor t = {.name = "activations", .type = 0 /* F32 */, .n_dims = 2, .ne = {ne0, ne1, 1, 1},
+                   .row_bytes = (size_t)ne0 * sizeof(float), .nbytes = (size_t)(ne0 * ne1) * sizeof(float),
+                   .data = data};
+    return t;
+}
+
+int gl_attention_full(float *out, const float *q, const float *k, const float *v, int64_t n, int n_head,
+                      int head_dim, gl_pool *pool) {
+    const int64_t d = head_dim, width = (int64_t)n_head * head_dim;
+    size_t n_scores, n_heads_buf, total;
+    if (gl_mul_overflow((size_t)n, (size_t)n, &n_scores) || gl_mul_overflow((size_t)n, (size_t)(4 * d), &n_heads_buf) ||
+        gl_add_overflow(n_scores, n_heads_buf, &total))
+        return -1;
+    float *qh = gl_malloc_array(total, sizeof(float)); /* (n, d) queries of head h */
+    if (!qh) return -1;
+    float *kh = qh + n * d;    /* (n, d) keys of head h */
+    float *vt = kh + n * d;    /* (d, n) values of head h, transposed */
+    float *oh = vt + n * d;    /* (n, d) output of head h */
+    float *scores = oh + n * d; /* (n, n) */
+    int rc = 0;
+    for (int h = 0; h < n_head && !rc; h++) {
+        for (int64_t j = 0; j < n; j++) {
+            memcpy(qh + j * d, q + j * width + h * d, (size_t)d * sizeof(float));
+            memcpy(kh + j * d, k + j * width + h * d, (size_t)d * sizeof(float));
+            for (int64_t c = 0; c < d; c++) vt[c * n + j] = v[j * width + h * d + c];
+        }
+        gl_tensor keys = f32_matrix(kh, d, n), values_t = f32_matrix(vt, n, d);
+        softmax_job job = {scores, n, 1.0f / sqrtf((float)head_dim)};
+        rc = gl_matmul(&keys, qh, scores, n, pool); /* scores[t][j] = k_j . q_t */
+        if (rc) break;
+        gl_pool_run(pool, softmax_rows, &job);
+        rc = gl_matmul(&values_t, scores, oh, n, pool); /* oh[t][c] = sum_j p[t][j] v_j[c] */
+        for (int64_t t = 0; t < n && !rc; t++) memcpy(out + t * width + h * d, oh + t * d, (size_t)d * sizeof(float));
+    }
+    gl_free(qh);
+    return rc ? -1 : 0;
 }

@@ -41,4 +41,16 @@ void gl_rope(float *x, int n_heads, int head_dim, int n_rot, int64_t pos, float 
 int gl_attention(float *out, const float *q, int64_t n_q, const float *k, const float *v, int64_t n_kv,
                  int64_t kv_stride, int n_head, int n_head_kv, int head_dim, int64_t causal_pos0, gl_pool *pool);
 
+/* ==== Whole-sequence attention (vision encoders) ==== */
+
+/* Non-causal multi-head attention of n tokens over themselves; q, k, v and
+ * out are (n, n_head * head_dim). The same result as gl_attention with
+ * causal_pos0 < 0 and n_head_kv = n_head, computed per head as two matrix
+ * products on gl_matmul (scores = Q_h K_h^T, out_h = softmax(scores) V_h),
+ * so that the hundreds to thousands of patches of an image run on the
+ * matrix kernels. Needs n*n + 4*n*head_dim floats of scratch. Returns 0, or
+ * -1 when out of memory. */
+int gl_attention_full(float *out, const float *q, const float *k, const float *v, int64_t n, int n_head,
+                      int head_dim, gl_pool *pool);
+
 #endif

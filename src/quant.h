@@ -47,4 +47,16 @@ static inline float gl_bf16_to_fp32(uint16_t h) {
 }
 uint16_t gl_fp32_to_bf16(float f);
 
+/* Scale and min of sub-block j (0..7) of a Q4_K or Q5_K block: 6 bits each,
+ * packed in the block's 12 scale bytes s (get_scale_min_k4, ggml-quants.c). */
+static inline void gl_scale_min_k4(int j, const uint8_t *s, int *sc, int *m) {
+    if (j < 4) {
+        *sc = s[j] & 63;
+        *m = s[j + 4] & 63;
+    } else {
+        *sc = (s[j + 4] & 15) | ((s[j - 4] >> 6) << 4);
+        *m = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
+    }
+}
+
 #endif

@@ -9,6 +9,7 @@
 struct gl_pool {
     int n_threads;
     pthread_t *workers;   /* n_threads - 1 of them; the caller is thread 0 */
+    pthread_mutex_t run_lock; /* one job at a time: sessions on several threads share the pool */
     pthread_mutex_t lock;
     pthread_cond_t wake;  /* signals a new job or shutdown */
     pthread_cond_t done;  /* signals the last worker finished */
@@ -54,6 +55,7 @@ gl_pool *gl_pool_create(int n_threads) {
     gl_pool *pool = gl_calloc(1, sizeof *pool);
     if (!pool) return NULL;
     pool->n_threads = n_threads;
+    pthread_mutex_init(&pool->run_lock, NULL);
     pthread_mutex_init(&pool->lock, NULL);
     pthread_cond_init(&pool->wake, NULL);
     pthread_cond_init(&pool->done, NULL);
@@ -84,6 +86,7 @@ void gl_pool_free(gl_pool *pool) {
     pthread_mutex_unlock(&pool->lock);
     if (pool->workers)
         for (int i = 1; i < pool->n_threads; i++) pthread_join(pool->workers[i - 1], NULL);
+    pthread_mutex_destroy(&pool->run_lock);
     pthread_mutex_destroy(&pool->lock);
     pthread_cond_destroy(&pool->wake);
     pthread_cond_destroy(&pool->done);
@@ -98,6 +101,7 @@ void gl_pool_run(gl_pool *pool, gl_task_fn fn, void *ctx) {
         fn(ctx, 0, 1);
         return;
     }
+    pthread_mutex_lock(&pool->run_lock);
     pthread_mutex_lock(&pool->lock);
     pool->fn = fn;
     pool->ctx = ctx;
@@ -109,4 +113,5 @@ void gl_pool_run(gl_pool *pool, gl_task_fn fn, void *ctx) {
     pthread_mutex_lock(&pool->lock);
     while (pool->pending > 0) pthread_cond_wait(&pool->done, &pool->lock);
     pthread_mutex_unlock(&pool->lock);
+    pthread_mutex_unlock(&pool->run_lock);
 }

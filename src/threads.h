@@ -13,7 +13,8 @@ typedef void (*gl_task_fn)(void *ctx, int ith, int nth);
 gl_pool *gl_pool_create(int n_threads);
 void gl_pool_free(gl_pool *pool);
 int gl_pool_size(const gl_pool *pool);
-/* pool may be NULL: fn then runs once as (ctx, 0, 1). */
+/* pool may be NULL: fn then runs once as (ctx, 0, 1). Calls from several
+ * threads are serialised; fn must not call gl_pool_run itself. */
 void gl_pool_run(gl_pool *pool, gl_task_fn fn, void *ctx);
 /* Splits [0, n) into nth near-equal ranges; sets *begin and *end for ith. */
 static inline void gl_split_range(long n, int ith, int nth, long *begin, long *end) {

@@ -69,6 +69,8 @@ static void check_file(const char *path, uint64_t align) {
         CHECK_MSG(info.offset % align == 0, "tensor %s at %llu not aligned", info.name, (unsigned long long)info.offset);
     }
     CHECK(gl_gguf_tensor(g, "nope") == NULL);
+    CHECK(glimpse_gguf_kv_key(g, -1) == NULL && glimpse_gguf_kv_array_len(g, -1) == 0);
+    CHECK(glimpse_gguf_kv_type(g, glimpse_gguf_n_kv(g)) == GLIMPSE_GGUF_U8);
     gl_gguf_close(g);
 }
 

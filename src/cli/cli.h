@@ -5,5 +5,11 @@
 #define GLIMPSE_CLI_H
 
 int cli_info(int argc, char **argv);
+int cli_tokenize(int argc, char **argv);
+int cli_describe(int argc, char **argv);
+int cli_ask(int argc, char **argv);
+int cli_chat(int argc, char **argv);
+int cli_generate(int argc, char **argv);
+int cli_embed(int argc, char **argv);
 
 #endif

@@ -12,7 +12,13 @@ typedef struct {
 } command;
 
 static const command commands[] = {
+    {"describe", cli_describe, "describe images"},
+    {"ask", cli_ask, "answer a question about images"},
+    {"chat", cli_chat, "talk about images interactively"},
+    {"generate", cli_generate, "continue or answer a text prompt"},
+    {"embed", cli_embed, "write an image's embeddings (or pixels) as .npy"},
     {"info", cli_info, "show what a GGUF model file holds"},
+    {"tokenize", cli_tokenize, "show the token ids of a text under a model's tokenizer"},
 };
 
 static void usage(FILE *f) {
