@@ -185,6 +185,7 @@ def draw_scene(rng):
     img = background(rng, IMAGE_SIZE)
     d = ImageDraw.Draw(img)
     for g, centres in zip(groups, placed):
+        g["discs"] = centres
         rgb = COLOURS[g["colour"]][0]
         rgb = tuple(max(0, min(255, v + rng.randint(-15, 15))) for v in rgb)
         for cx, cy, r in centres:
@@ -308,8 +309,21 @@ def text_size(font_name, font, text):
     return (r - l) * scale, (b - t) * scale, l, t
 
 
+def char_centres(xy, text, font_name, font):
+    """(character, x, y) of the centre of each non-space character that draw_text(xy, text) draws."""
+    w, h, l, t = text_size(font_name, font, text)
+    scale = 2 if font_name == BITMAP else 1
+    x0 = xy[0] - l * scale
+    out = []
+    for i, ch in enumerate(text):
+        if ch != " ":
+            a, b = font.getlength(text[:i]) * scale, font.getlength(text[:i + 1]) * scale
+            out.append((ch, x0 + (a + b) / 2, xy[1] + h / 2))
+    return out
+
+
 def draw_text(img, xy, text, font_name, font, fill):
-    """Draws text with its ink box's top-left corner at xy."""
+    """Draws text with its ink box's top-left corner at xy; returns char_centres."""
     w, h, l, t = text_size(font_name, font, text)
     if font_name == BITMAP:
         layer = Image.new("L", (w // 2 + 2, h // 2 + 2), 0)
@@ -318,6 +332,7 @@ def draw_text(img, xy, text, font_name, font, fill):
         img.paste(Image.new("RGB", layer.size, fill), (xy[0] - 2, xy[1] - 2), layer)
     else:
         ImageDraw.Draw(img).text((xy[0] - l, xy[1] - t), text, font=font, fill=fill)
+    return char_centres(xy, text, font_name, font)
 
 
 def fit_font(rng, text, max_w):
@@ -383,9 +398,9 @@ def dialog_sample(rng, phrase=None):
     tx = max(x0 + 8, (x0 + x1 - tw) // 2 + rng.randint(-6, 6))
     tx = min(tx, x1 - 8 - tw)
     ty = mid_y - th // 2 + rng.randint(-3, 3)
-    draw_text(img, (tx, ty), text, name, font, ink)
+    chars = draw_text(img, (tx, ty), text, name, font, ink)
     d.rectangle([bx0, by0, bx1, by1], fill=tuple(max(0, c - 25) for c in body), outline=(100, 100, 100))
-    draw_text(img, ((bx0 + bx1 - bw) // 2, (by0 + by1 - bh) // 2), button, bfont_name, bfont, (0, 0, 0))
+    chars += draw_text(img, ((bx0 + bx1 - bw) // 2, (by0 + by1 - bh) // 2), button, bfont_name, bfont, (0, 0, 0))
     u = rng.random()
     if u < 0.62:
         prompt, answer, kind = rng.choice(DIALOG_PROMPTS_EN), text, "dialog_en"
@@ -395,7 +410,7 @@ def dialog_sample(rng, phrase=None):
         korean = rng.random() < 0.3
         prompt, answer, kind = (BUTTON_PROMPT_KO if korean else BUTTON_PROMPT_EN), button, "button"
     return {"image": img, "prompt": prompt, "answer": answer, "kind": kind,
-            "meta": {"text": text, "button": button, "font": name}}
+            "meta": {"text": text, "button": button, "font": name, "chars": chars}}
 
 
 # ---- splits -----------------------------------------------------------------------------------------------
