@@ -87,6 +87,18 @@ class PatchTargets(torch.nn.Module):
         return pix, dense
 
 
+def shared_fraction(tokens):
+    """Share of the image tokens' energy in their common mean vector (batch and positions).
+
+    The decoder normalises every token (RMSNorm), so a large vector shared by all image tokens drowns what
+    differs between pictures. Left alone that shared part grew from 0.5 to 3.9 (std) in 300 steps while the
+    picture-dependent part stayed near 0.3, and the decoder made the image tokens a place to park
+    attention instead of reading them. Penalising this fraction keeps the content visible to the decoder.
+    """
+    mean = tokens.mean(dim=(0, 1))
+    return (mean ** 2).sum() / (tokens ** 2).sum(-1).mean()
+
+
 def make_batch(processor, samples):
     tok = processor.tokenizer
     texts, answers = [], []
@@ -130,7 +142,9 @@ def main():
     ap.add_argument("--eval-every", type=int, default=500)
     ap.add_argument("--eval-n", type=int, default=20)
     ap.add_argument("--aux-weight", type=float, default=1.0, help="weight of the auxiliary patch losses (PatchTargets)")
+    ap.add_argument("--shared-weight", type=float, default=1.0, help="weight of shared_fraction")
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--stop-at", type=int, default=0, help="stop after this step (to replay a resumed run)")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -143,6 +157,7 @@ def main():
     captured = {}
     model.model.vision_model.register_forward_hook(
         lambda mod, inp, out: captured.__setitem__("hidden", out.last_hidden_state))
+    model.model.connector.register_forward_hook(lambda mod, inp, out: captured.__setitem__("tokens", out))
     params = list(model.named_parameters()) + [("aux." + n, p) for n, p in aux.named_parameters()]
     decay = [p for n, p in params if p.dim() >= 2]
     no_decay = [p for n, p in params if p.dim() < 2]
@@ -187,18 +202,21 @@ def main():
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
             loss = model(**batch).loss
             pix_loss, dense_loss = aux.loss(captured["hidden"], batch["pixel_values"][:, 0], patch_labels)
+            shared = shared_fraction(captured["tokens"])
         opt.zero_grad(set_to_none=True)
-        (loss + args.aux_weight * (pix_loss + dense_loss)).backward()
+        (loss + args.aux_weight * (pix_loss + dense_loss) + args.shared_weight * shared).backward()
         torch.nn.utils.clip_grad_norm_([p for _, p in params], 1.0)
         opt.step()
         step += 1
         ema = loss.item() if ema is None else 0.95 * ema + 0.05 * loss.item()
         if step % 25 == 0:
             el = time.time() - t0
-            print(f"step {step} loss {loss.item():.4f} ema {ema:.4f} pixels {pix_loss.item():.4f} patches {dense_loss.item():.4f} lr {lr_at(step):.2e} "
+            print(f"step {step} loss {loss.item():.4f} ema {ema:.4f} pixels {pix_loss.item():.4f} patches {dense_loss.item():.4f} shared {shared.item():.3f} lr {lr_at(step):.2e} "
                   f"{el / 60:.1f} min", flush=True)
         if step % args.save_every == 0:
             save()
+        if step == args.stop_at:
+            break
         if args.eval_every and step % args.eval_every == 0:
             sc, ex, ch = quick_eval(model, processor, args.eval_n)
             print(f"eval step {step}: scenes {sc:.2f} dialog exact {ex:.2f} chars {ch:.3f}", flush=True)
