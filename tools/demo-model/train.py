@@ -1,4 +1,4 @@
-"""Trains the embedded demo model from scratch on CPU (see tools/demo-model/MODEL.md).
+"""Trains the embedded demo model from scratch on CPU (see assets/MODEL.md).
 
     /work/venv/bin/python tools/demo-model/train.py --out /work/demo-ckpt --minutes 85
 
