@@ -6,7 +6,8 @@ Writes
 - assets/demo-text.gguf and assets/demo-mmproj.gguf (F16) with the project's converters
   tools/convert/text.py and tools/convert/mmproj.py;
 - assets/scene.png, assets/dialog.png and assets/demo-images.json (prompt and expected answer of each);
-- tests/fixtures/demo/NN-kind.png (20 held-out images) and tests/fixtures/demo/expected.json.
+- tests/fixtures/demo/NN-kind.png (20 held-out images), tests/fixtures/demo/expected.json and the same cases
+  as tab-separated lines in tests/fixtures/demo/expected.txt (what the C test reads).
 
 The fixtures hold transformers' greedy generation with the weights rounded to float16 and back, i.e. the
 values the F16 GGUF files store, so that the C engine can be compared with the model it actually loads.
@@ -79,7 +80,7 @@ def write_fixtures(model, processor):
         "about": "Greedy generation by transformers' Idefics3ForConditionalGeneration on the demo model "
                  "(assets/demo-*.gguf) with its weights rounded to float16; images are 224x224 RGB PNGs, "
                  "preprocessed by Idefics3ImageProcessorPil without image splitting (one 224 px global view, "
-                 "49 image tokens). Generation stops at <end_of_utterance>, which output_ids include when it "
+                 f"{M.IMAGE_SEQ_LEN} image tokens). Generation stops at <end_of_utterance>, which output_ids include when it "
                  "was reached, or after max_new_tokens. logit_margins: top-1 minus top-2 logit per output "
                  "token. Regenerate with tools/demo-model/export.py.",
         "max_new_tokens": evaluate.MAX_NEW_TOKENS,
@@ -90,6 +91,18 @@ def write_fixtures(model, processor):
     }
     with open(os.path.join(FIXTURE_DIR, "expected.json"), "w") as f:
         json.dump(doc, f, ensure_ascii=False, indent=1)
+    write_fixture_lines(doc)
+
+
+def write_fixture_lines(doc):
+    """expected.json's cases for tests/test_demo_model_matches_transformers.c, one per line: image, prompt
+    token count, output ids, logit margins, prompt, transformers' text (tab-separated)."""
+    with open(os.path.join(FIXTURE_DIR, "expected.txt"), "w") as f:
+        f.write("# image\tprompt tokens\toutput ids\tlogit margins\tprompt\ttext (tools/demo-model/export.py)\n")
+        f.write(f"# eos {doc['eos_token_id']}\n")
+        for c in doc["cases"]:
+            f.write("\t".join([c["image"], str(len(c["input_ids"])), " ".join(map(str, c["output_ids"])),
+                               " ".join(f"{m:.4f}" for m in c["logit_margins"]), c["prompt"], c["output_text"]]) + "\n")
 
 
 def write_demo_images(model, processor):

@@ -5,7 +5,9 @@
   deliberately left out of the training text so random words are spelled with short pieces.
 - Image processor: SmolVLM's settings (LANCZOS, rescale 1/255, mean = std = 0.5, padding) scaled to one
   224 px tile with do_image_splitting=False: every image becomes a single global view of 224x224,
-  (224/16)^2 = 196 patches, pixel shuffle x2 -> 49 image tokens.
+  (224/16)^2 = 196 patches, pixel shuffle with scale factor 1 -> 196 image tokens (one per 16 px patch:
+  a line of text is 9-12 px a character, and at SmolVLM's x2 each token held 3-4 characters, which the
+  first model never learnt to tell apart).
 - Model: Idefics3ForConditionalGeneration with a 4-layer SigLIP-style vision tower (width 192) and a 4-layer
   Llama decoder (width 256, 4 heads / 2 KV heads, tied embeddings).
 """
@@ -20,8 +22,8 @@ from transformers.models.smolvlm.processing_smolvlm import DEFAULT_CHAT_TEMPLATE
 
 IMAGE_SIZE = data.IMAGE_SIZE
 PATCH_SIZE = 16
-SCALE_FACTOR = 2
-IMAGE_SEQ_LEN = (IMAGE_SIZE // PATCH_SIZE) ** 2 // SCALE_FACTOR ** 2  # 49
+SCALE_FACTOR = 1
+IMAGE_SEQ_LEN = (IMAGE_SIZE // PATCH_SIZE) ** 2 // SCALE_FACTOR ** 2  # 196
 BPE_VOCAB = 640  # before the added image tokens
 LEADING_SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 IMAGE_SPECIALS = (["<fake_token_around_image>", "<image>", "<end_of_utterance>", "<global-img>"]
