@@ -4,8 +4,9 @@ vision-language model as an mmproj GGUF in llama.cpp's layout.
 
     mmproj.py MODEL_DIR OUT.gguf [--outtype f32|f16]
 
-MODEL_DIR holds config.json, *.safetensors and (optionally)
-preprocessor_config.json. Two families, each written exactly as the llama.cpp
+MODEL_DIR holds config.json, *.safetensors and (optionally) the image
+processor's settings: preprocessor_config.json, or, as transformers 5 saves
+them, the "image_processor" object of processor_config.json. Two families, each written exactly as the llama.cpp
 tool that produces the files people download:
 
 - Idefics3 / SmolVLM (projector "idefics3"): as convert_hf_to_gguf.py
@@ -102,8 +103,12 @@ def f32(t):
 
 
 def preprocessor(model_dir):
-    p = pathlib.Path(model_dir) / "preprocessor_config.json"
-    return json.loads(p.read_text()) if p.is_file() else {}
+    d = pathlib.Path(model_dir)
+    if (d / "preprocessor_config.json").is_file():
+        return json.loads((d / "preprocessor_config.json").read_text())
+    if (d / "processor_config.json").is_file():
+        return json.loads((d / "processor_config.json").read_text()).get("image_processor", {})
+    return {}
 
 
 def convert_idefics3(model_dir, cfg, out, f16):

@@ -144,8 +144,7 @@ def round_to_f16(model):
 
 def export_dirs(model, processor, ckpt, work):
     """Hugging Face directories in the shapes the converters read: the decoder as a LlamaForCausalLM with
-    the tokenizer (text.py), and the Idefics3 checkpoint with a preprocessor_config.json (mmproj.py;
-    transformers 5 keeps the image processor's settings inside processor_config.json instead)."""
+    the tokenizer (text.py), and the Idefics3 checkpoint with its processor_config.json (mmproj.py)."""
     import shutil
     from transformers import LlamaForCausalLM
     text_dir, vision_dir = os.path.join(work, "text"), os.path.join(work, "vision")
@@ -164,10 +163,8 @@ def export_dirs(model, processor, ckpt, work):
     tc["chat_template"] = processor.chat_template
     with open(os.path.join(text_dir, "tokenizer_config.json"), "w") as f:
         json.dump(tc, f, ensure_ascii=False, indent=1)
-    for name in ("config.json", "model.safetensors"):
+    for name in ("config.json", "model.safetensors", "processor_config.json"):
         shutil.copy(os.path.join(ckpt, name), vision_dir)
-    with open(os.path.join(vision_dir, "preprocessor_config.json"), "w") as f:
-        json.dump(processor.image_processor.to_dict(), f, indent=1)
     return text_dir, vision_dir
 
 
