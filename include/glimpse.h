@@ -75,7 +75,8 @@ const char *glimpse_model_family(const glimpse_model *model); /* "smolvlm", "lla
 int glimpse_model_has_vision(const glimpse_model *model);
 int glimpse_model_has_text(const glimpse_model *model);
 int32_t glimpse_model_context_length(const glimpse_model *model);
-/* The family's default prompt for describing or captioning an image. */
+/* The default prompt for describing or captioning an image: the one the text
+ * model's file names (glimpse.prompt.describe / .caption), else its family's. */
 const char *glimpse_model_default_prompt(const glimpse_model *model, glimpse_prompt_kind kind);
 
 /* ==== Images ==== */

@@ -147,6 +147,15 @@ static char *gguf_name_or_file(const gl_gguf *g, const char *path) {
     return gl_strdup(slash ? slash + 1 : path);
 }
 
+/* A copy of the string value of key, or NULL (also when the key is absent). */
+static glimpse_status gguf_str_dup(const gl_gguf *g, const char *key, char **out) {
+    const char *s;
+    size_t len;
+    *out = NULL;
+    if (gl_gguf_get_str(g, key, &s, &len) != 0 || len == 0) return GLIMPSE_OK;
+    return (*out = gl_strndup(s, len)) ? GLIMPSE_OK : gl_error_nomem(key);
+}
+
 static glimpse_status load_text(glimpse_model *m) {
     glimpse_status st = gl_gguf_open(m->text_path, &m->text_file);
     if (st) return st;
@@ -162,7 +171,8 @@ static glimpse_status load_text(glimpse_model *m) {
         return gl_error(GLIMPSE_ERR_FORMAT, "%s: the tokenizer has %d tokens but the embedding table only %d rows",
                         m->text_path, gl_vocab_n_tokens(m->vocab), gl_decoder_hparams_of(m->decoder)->n_vocab);
     if (!(m->name = gguf_name_or_file(m->text_file, m->text_path))) return gl_error_nomem("model name");
-    return GLIMPSE_OK;
+    if ((st = gguf_str_dup(m->text_file, "glimpse.prompt.describe", &m->prompt_describe))) return st;
+    return gguf_str_dup(m->text_file, "glimpse.prompt.caption", &m->prompt_caption);
 }
 
 static glimpse_status load_mmproj(glimpse_model *m) {
@@ -259,6 +269,8 @@ void glimpse_model_free(glimpse_model *m) {
     gl_free(m->text_path);
     gl_free(m->mmproj_path);
     gl_free(m->name);
+    gl_free(m->prompt_describe);
+    gl_free(m->prompt_caption);
     gl_free(m);
 }
 
@@ -270,9 +282,13 @@ int32_t glimpse_model_context_length(const glimpse_model *m) {
     return m->decoder ? gl_decoder_hparams_of(m->decoder)->n_ctx_train : 0;
 }
 
-/* The wordings each family's model card and training data use, which those
- * models answer best. */
+/* The wordings a model file names for itself (glimpse.prompt.describe and
+ * .caption: a model trained on its own prompts, like the demo model, answers
+ * only those well), else those each family's model card and training data
+ * use, which those models answer best. */
 const char *glimpse_model_default_prompt(const glimpse_model *m, glimpse_prompt_kind kind) {
+    const char *own = kind == GLIMPSE_PROMPT_CAPTION ? m->prompt_caption : m->prompt_describe;
+    if (own) return own;
     static const struct {
         const char *family, *describe, *caption;
     } prompts[] = {

@@ -24,6 +24,8 @@ struct glimpse_model {
     gl_mmproj *mmproj;
     gl_template tmpl;
     const char *family;       /* "smolvlm", "llava", or the template's name for text-only models */
+    char *prompt_describe;    /* glimpse.prompt.describe of the text model, NULL when it has none */
+    char *prompt_caption;     /* glimpse.prompt.caption, likewise */
     int32_t image_token;      /* id of the token image embeddings replace ("<image>"), -1 without vision */
     gl_image_limits limits;
     gl_pool *pool;            /* the process's one pool of workers, shared by every session */

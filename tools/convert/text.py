@@ -165,7 +165,7 @@ def gguf_tensors(cfg: dict, arch: str, weights: dict[str, np.ndarray]):
 
 
 def convert(model_dir: str | Path, out_path: str | Path, outtype: str, pre: str | None = None,
-            name: str | None = None) -> None:
+            name: str | None = None, prompts: dict[str, str] | None = None) -> None:
     model_dir = Path(model_dir)
     cfg = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
     hf_arch = cfg["architectures"][0]
@@ -193,6 +193,8 @@ def convert(model_dir: str | Path, out_path: str | Path, outtype: str, pre: str 
     if weight_type != gguf.GGMLQuantizationType.F32:
         w.add_quantization_version(gguf.GGML_QUANT_VERSION)
     add_vocab(w, model_dir, cfg["vocab_size"], pre)
+    for kind, text in (prompts or {}).items():  # glimpse's own keys: the prompts the model was trained on
+        w.add_string(f"glimpse.prompt.{kind}", text)
 
     weights: dict[str, np.ndarray] = {}
     for f in sorted(model_dir.glob("*.safetensors")):
@@ -218,8 +220,11 @@ def main() -> None:
     ap.add_argument("--outtype", choices=sorted(FILE_TYPES), default="f16")
     ap.add_argument("--pre", help="llama.cpp pre-tokenizer name (default: inferred from tokenizer.json)")
     ap.add_argument("--name", help="general.name (default: the model's _name_or_path or directory name)")
+    ap.add_argument("--describe-prompt", help="glimpse.prompt.describe: the default prompt of `glimpse describe`")
+    ap.add_argument("--caption-prompt", help="glimpse.prompt.caption: the default prompt of `glimpse caption`")
     args = ap.parse_args()
-    convert(args.model_dir, args.out, args.outtype, args.pre, args.name)
+    prompts = {k: v for k, v in (("describe", args.describe_prompt), ("caption", args.caption_prompt)) if v}
+    convert(args.model_dir, args.out, args.outtype, args.pre, args.name, prompts)
 
 
 if __name__ == "__main__":

@@ -171,7 +171,8 @@ def export_dirs(model, processor, ckpt, work):
 def convert(text_dir, vision_dir):
     conv = os.path.join(ROOT, "tools", "convert")
     subprocess.run([sys.executable, os.path.join(conv, "text.py"), text_dir, os.path.join(ASSETS, "demo-text.gguf"),
-                    "--outtype", "f16", "--name", "glimpse-demo"], check=True)
+                    "--outtype", "f16", "--name", "glimpse-demo", "--describe-prompt", data.SCENE_PROMPTS_EN[0],
+                    "--caption-prompt", data.SCENE_PROMPTS_EN[0]], check=True)
     subprocess.run([sys.executable, os.path.join(conv, "mmproj.py"), vision_dir,
                     os.path.join(ASSETS, "demo-mmproj.gguf"), "--outtype", "f16"], check=True)
 
