@@ -5,6 +5,7 @@
  * counts and sizes from the file go through checked.h before use. Keys and
  * tensor names are indexed by an open-addressing hash table for O(1) lookup. */
 #include "gguf.h"
+#include "json_escape.h"
 #include "checked.h"
 #include "error.h"
 #include "mem.h"
@@ -674,15 +675,8 @@ static void put_string(textbuf *t, const char *s, size_t n, int json) {
     }
     put(t, "\"", 1);
     for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        if (ch == '"' || ch == '\\') {
-            char e[2] = {'\\', (char)ch};
-            put(t, e, 2);
-        } else if (ch < 0x20) {
-            put_fmt(t, "\\u%04x", ch);
-        } else {
-            put(t, s + i, 1);
-        }
+        char e[6];
+        put(t, e, gl_json_escape((unsigned char)s[i], e));
     }
     put(t, "\"", 1);
 }

@@ -11,6 +11,7 @@
 #include "checked.h"
 #include "detok.h"
 #include "error.h"
+#include "json_escape.h"
 #include "mem.h"
 #include "sample.h"
 
@@ -618,10 +619,8 @@ const float *glimpse_session_logits(const glimpse_session *s, int32_t *n_vocab) 
 static void json_string(FILE *f, const char *s) {
     fputc('"', f);
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
-        else if (*p == '\n') fputs("\\n", f);
-        else if (*p < 0x20) fprintf(f, "\\u%04x", *p);
-        else fputc(*p, f);
+        char e[6];
+        fwrite(e, 1, gl_json_escape(*p, e), f);
     }
     fputc('"', f);
 }
