@@ -83,7 +83,7 @@ int main(void) {
         if (want_eos) n_want--; /* glimpse stops at EOS without listing it */
 
         char path[512];
-        snprintf(path, sizeof path, FIX "%s", c.image);
+        snprintf(path, sizeof path, FIX "%.200s", c.image);
         glimpse_session_reset(s);
         glimpse_image *img = NULL;
         glimpse_status st = glimpse_image_load_file(m, path, &img);

@@ -1,6 +1,11 @@
 """Scores the demo model on the held-out synthetic test set with transformers' greedy generation.
 
     /work/venv/bin/python tools/demo-model/evaluate.py /work/demo-ckpt/final [--scenes 200 --dialogs 200]
+    /work/venv/bin/python tools/demo-model/evaluate.py --glimpse build/glimpse [-m assets]
+
+The first form runs transformers on a checkpoint; the second runs glimpse itself on the GGUF files (the bar
+is stated on what `glimpse describe` answers): the test pictures are written to a scratch folder per prompt
+and answered by one `glimpse caption DIR -p PROMPT` each, greedy, as `describe` would answer them.
 
 Prints, for 200 held-out scenes asked "Describe this image.", the share of images whose caption names every
 group's colour, shape, count and position exactly (and each attribute on its own), and, for 200 held-out
@@ -40,6 +45,28 @@ def run(model, processor, samples):
         text, ids = generate(model, processor, s["image"], s["prompt"])
         results.append({"sample": s, "output": text, "ids": ids})
     return results
+
+
+def run_glimpse(binary, model_dir, samples, threads):
+    """The same as run(), through `glimpse caption`: one process per prompt, greedy."""
+    import subprocess
+    import tempfile
+    by_prompt = {}
+    for i, s in enumerate(samples):
+        by_prompt.setdefault(s["prompt"], []).append((i, s))
+    outputs = [None] * len(samples)
+    for prompt, group in by_prompt.items():
+        with tempfile.TemporaryDirectory() as d:
+            for i, s in group:
+                s["image"].save(os.path.join(d, f"{i:04d}.png"))
+            out = os.path.join(d, "answers.jsonl")
+            subprocess.run([binary, "caption", d, "-o", out, "-p", prompt, "-m", model_dir, "-t", str(threads),
+                            "--max-tokens", str(MAX_NEW_TOKENS), "-q"], check=True)
+            with open(out) as f:
+                for line in f:
+                    rec = json.loads(line)
+                    outputs[int(os.path.basename(rec["path"])[:4])] = (rec["caption"] or "").strip()
+    return [{"sample": s, "output": o, "ids": None} for s, o in zip(samples, outputs)]
 
 
 def edit_distance(a, b):
@@ -82,6 +109,9 @@ def dialog_scores(results):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("model", nargs="?", default="/work/demo-ckpt/final")
+    ap.add_argument("--glimpse", help="evaluate this glimpse binary on the GGUF pair in -m instead")
+    ap.add_argument("-m", dest="model_dir", default=os.path.join(os.path.dirname(os.path.dirname(
+        os.path.dirname(os.path.abspath(__file__)))), "assets"), help="folder of the GGUF pair (with --glimpse)")
     ap.add_argument("--scenes", type=int, default=200)
     ap.add_argument("--scenes-ko", type=int, default=50)
     ap.add_argument("--dialogs", type=int, default=200)
@@ -90,14 +120,21 @@ def main():
     ap.add_argument("--json", help="write per-image outputs here")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    from transformers import Idefics3ForConditionalGeneration, Idefics3Processor
-    processor = Idefics3Processor.from_pretrained(args.model)
-    model = Idefics3ForConditionalGeneration.from_pretrained(args.model).eval()
     t0 = time.time()
-    with torch.no_grad():
-        scenes = run(model, processor, data.test_scenes(args.scenes))
-        scenes_ko = run(model, processor, data.test_scenes_ko(args.scenes_ko))
-        dialogs = run(model, processor, data.test_dialogs(args.dialogs))
+    if args.glimpse:
+        def answer(samples):
+            return run_glimpse(args.glimpse, args.model_dir, samples, args.threads)
+    else:
+        from transformers import Idefics3ForConditionalGeneration, Idefics3Processor
+        processor = Idefics3Processor.from_pretrained(args.model)
+        model = Idefics3ForConditionalGeneration.from_pretrained(args.model).eval()
+
+        def answer(samples):
+            with torch.no_grad():
+                return run(model, processor, samples)
+    scenes = answer(data.test_scenes(args.scenes))
+    scenes_ko = answer(data.test_scenes_ko(args.scenes_ko))
+    dialogs = answer(data.test_dialogs(args.dialogs))
     sc, sk = scene_scores(scenes), scene_scores(scenes_ko)
     exact, chars = dialog_scores(dialogs)
     for name, res, ok in (("scene", scenes, lambda r: data.parse_caption(r["output"]) == data.groups_key(

@@ -5,7 +5,8 @@
 Writes
 - assets/demo-text.gguf and assets/demo-mmproj.gguf (F16) with the project's converters
   tools/convert/text.py and tools/convert/mmproj.py;
-- assets/scene.png, assets/dialog.png and assets/demo-images.json (prompt and expected answer of each);
+- assets/scene.png, assets/dialog.png and assets/demo-images.json (the prompts demos/demo-model.sh asks, with
+  the generator's answer and transformers' greedy answer for each);
 - tests/fixtures/demo/NN-kind.png (20 held-out images), tests/fixtures/demo/expected.json and the same cases
   as tab-separated lines in tests/fixtures/demo/expected.txt (what the C test reads).
 
@@ -125,6 +126,10 @@ def write_demo_images(model, processor):
             ko, _ = evaluate.generate(model, processor, s["image"], data.SCENE_PROMPT_KO)
             doc.append({"image": "scene.png", "prompt": data.SCENE_PROMPT_KO,
                         "expected": data.caption_ko(s["meta"]["groups"]), "demo_model": ko})
+        else:
+            button, _ = evaluate.generate(model, processor, s["image"], data.BUTTON_PROMPT_EN)
+            doc.append({"image": "dialog.png", "prompt": data.BUTTON_PROMPT_EN, "expected": s["meta"]["button"],
+                        "demo_model": button})
     with open(os.path.join(ASSETS, "demo-images.json"), "w") as f:
         json.dump(doc, f, ensure_ascii=False, indent=1)
     for d in doc:

@@ -141,7 +141,20 @@ def attention_targets(processor, samples, enc, answer_offsets, grid, cell):
     return target, target.any(-1)
 
 
-ATTN_LAYERS = (2, 3)  # head 0 of these decoder layers is taught where to look
+ATTN_LAYERS = (2, 3)  # head 0 of these decoder layers is taught where to look next
+PREV_LAYER = 1  # head 0 of this layer is taught where the token just read came from
+
+
+def previous_targets(target, query):
+    """The targets shifted one query position on: each answer token's own glyphs or shapes.
+
+    Finding the next character means knowing where the last one was; a head that looks at the image token
+    holding the glyph of its own input token (a match of content: the tower says which letter is where)
+    gives the later layers that place, from which the next is one step to the right. Supervising this
+    first hop too was added when reading still had not started after 600 steps with the final hop alone."""
+    prev, prev_query = torch.zeros_like(target), torch.zeros_like(query)
+    prev[:, 1:], prev_query[:, 1:] = target[:, :-1], query[:, :-1]
+    return prev, prev_query
 
 
 def attention_loss(probs, target, query):
@@ -238,6 +251,7 @@ def main():
     ap.add_argument("--aux-weight", type=float, default=1.0, help="weight of the auxiliary patch losses (PatchTargets)")
     ap.add_argument("--shared-weight", type=float, default=1.0, help="weight of shared_fraction")
     ap.add_argument("--attn-weight", type=float, default=1.0, help="weight of attention_loss")
+    ap.add_argument("--prev-weight", type=float, default=1.0, help="weight of the first hop's attention_loss")
     ap.add_argument("--tower-steps", type=int, default=0,
                     help="steps of vision-tower-only training on the patch heads before the joint training")
     ap.add_argument("--tower-batch", type=int, default=32)
@@ -259,14 +273,14 @@ def main():
     # Reading supervision needs the decoder's attention probabilities: eager attention returns them.
     model.model.text_model.config._attn_implementation = "eager"
     layers = model.model.text_model.layers
-    for li in ATTN_LAYERS:
+    for li in ATTN_LAYERS + (PREV_LAYER,):
         layers[li].self_attn.register_forward_hook(
             lambda mod, inp, out, li=li: captured.__setitem__(f"attn{li}", out[1]))
     params = list(model.named_parameters()) + [("aux." + n, p) for n, p in aux.named_parameters()]
     decay = [p for n, p in params if p.dim() >= 2]
     no_decay = [p for n, p in params if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": no_decay, "weight_decay": 0.0}],
-                            lr=args.lr, betas=(0.9, 0.98), eps=1e-8)
+                            lr=args.lr, betas=(0.9, 0.98), eps=1e-8, fused=True)
     step = 0
     os.makedirs(args.out, exist_ok=True)
     last = os.path.join(args.out, "last.pt")
@@ -312,6 +326,9 @@ def main():
             pix_loss, dense_loss = aux.loss(captured["hidden"], batch["pixel_values"][:, 0], patch_labels)
             shared = shared_fraction(captured["tokens"])
             attn = attention_loss([captured[f"attn{li}"] for li in ATTN_LAYERS], attn_target, attn_query)
+            if args.prev_weight > 0:
+                attn = attn + args.prev_weight * attention_loss([captured[f"attn{PREV_LAYER}"]],
+                                                                *previous_targets(attn_target, attn_query))
         opt.zero_grad(set_to_none=True)
         (loss + args.aux_weight * (pix_loss + dense_loss) + args.shared_weight * shared
          + args.attn_weight * attn).backward()
