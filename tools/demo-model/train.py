@@ -172,6 +172,20 @@ def attention_loss(probs, target, query):
     return total / len(probs)
 
 
+def glyph_embedding_loss(tokens, char_labels, embed, char_ids):
+    """1 - cosine between each image token that shows a glyph and the text embedding of that glyph's token.
+
+    English is one token per character (model.tokenizer_corpus), so reading is copying: a head looks at the
+    image token of the next glyph and the output layer (tied to the embeddings) names what it finds. Tying
+    the image tokens of glyphs to their letters' embeddings makes that copy the identity, the way induction
+    heads copy a token they attend to, instead of a mapping the decoder has to discover."""
+    mask = char_labels > 0  # (B, N)
+    if not mask.any():
+        return tokens.sum() * 0
+    target = embed[char_ids[char_labels[mask]]]  # (M, D)
+    return (1 - torch.nn.functional.cosine_similarity(tokens[mask], target, dim=-1)).mean()
+
+
 def make_batch(processor, samples):
     tok = processor.tokenizer
     texts, answers, offsets = [], [], []
@@ -252,6 +266,9 @@ def main():
     ap.add_argument("--shared-weight", type=float, default=1.0, help="weight of shared_fraction")
     ap.add_argument("--attn-weight", type=float, default=1.0, help="weight of attention_loss")
     ap.add_argument("--prev-weight", type=float, default=1.0, help="weight of the first hop's attention_loss")
+    ap.add_argument("--init-tower", help="start the vision tower and patch heads from this last.pt")
+    ap.add_argument("--freeze-tower", action="store_true", help="keep the vision tower fixed (no patch losses)")
+    ap.add_argument("--embed-weight", type=float, default=0.0, help="weight of glyph_embedding_loss")
     ap.add_argument("--tower-steps", type=int, default=0,
                     help="steps of vision-tower-only training on the patch heads before the joint training")
     ap.add_argument("--tower-batch", type=int, default=32)
@@ -276,7 +293,19 @@ def main():
     for li in ATTN_LAYERS + (PREV_LAYER,):
         layers[li].self_attn.register_forward_hook(
             lambda mod, inp, out, li=li: captured.__setitem__(f"attn{li}", out[1]))
-    params = list(model.named_parameters()) + [("aux." + n, p) for n, p in aux.named_parameters()]
+    if args.init_tower:
+        state = torch.load(args.init_tower, weights_only=False)
+        prefix = "model.vision_model."
+        model.model.vision_model.load_state_dict({k[len(prefix):]: v for k, v in state["model"].items()
+                                                  if k.startswith(prefix)})
+        aux.load_state_dict(state["aux"])
+    if args.freeze_tower:
+        for p in list(model.model.vision_model.parameters()) + list(aux.parameters()):
+            p.requires_grad_(False)
+    tok = processor.tokenizer
+    char_ids = torch.tensor([0] + [tok.convert_tokens_to_ids(c) for c in CHARSET])  # class -> token id
+    params = [(n, p) for n, p in list(model.named_parameters()) + [("aux." + n, p) for n, p in aux.named_parameters()]
+              if p.requires_grad]
     decay = [p for n, p in params if p.dim() >= 2]
     no_decay = [p for n, p in params if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": no_decay, "weight_decay": 0.0}],
@@ -323,7 +352,12 @@ def main():
             g["lr"] = lr_at(step)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
             loss = model(**batch).loss
-            pix_loss, dense_loss = aux.loss(captured["hidden"], batch["pixel_values"][:, 0], patch_labels)
+            if args.freeze_tower:
+                pix_loss = dense_loss = torch.zeros(())
+            else:
+                pix_loss, dense_loss = aux.loss(captured["hidden"], batch["pixel_values"][:, 0], patch_labels)
+            glyph = glyph_embedding_loss(captured["tokens"], patch_labels[2],
+                                         model.get_input_embeddings().weight, char_ids)
             shared = shared_fraction(captured["tokens"])
             attn = attention_loss([captured[f"attn{li}"] for li in ATTN_LAYERS], attn_target, attn_query)
             if args.prev_weight > 0:
@@ -331,14 +365,14 @@ def main():
                                                                 *previous_targets(attn_target, attn_query))
         opt.zero_grad(set_to_none=True)
         (loss + args.aux_weight * (pix_loss + dense_loss) + args.shared_weight * shared
-         + args.attn_weight * attn).backward()
+         + args.attn_weight * attn + args.embed_weight * glyph).backward()
         torch.nn.utils.clip_grad_norm_([p for _, p in params], 1.0)
         opt.step()
         step += 1
         ema = loss.item() if ema is None else 0.95 * ema + 0.05 * loss.item()
         if step % 25 == 0:
             el = time.time() - t0
-            print(f"step {step} loss {loss.item():.4f} ema {ema:.4f} pixels {pix_loss.item():.4f} patches {dense_loss.item():.4f} shared {shared.item():.3f} attn {attn.item():.3f} lr {lr_at(step):.2e} "
+            print(f"step {step} loss {loss.item():.4f} ema {ema:.4f} pixels {pix_loss.item():.4f} patches {dense_loss.item():.4f} shared {shared.item():.3f} attn {attn.item():.3f} glyph {glyph.item():.3f} lr {lr_at(step):.2e} "
                   f"{el / 60:.1f} min", flush=True)
         if step % args.save_every == 0:
             save()
