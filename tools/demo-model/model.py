@@ -1,13 +1,11 @@
 """The demo model's tokenizer, processor and architecture (Idefics3 / SmolVLM family, scaled down).
 
-- Tokenizer: byte-level BPE trained on the Korean captions and prompts only (English is spelled one
-  character per token, see tokenizer_corpus), with SmolLM2's pre-tokenizer (single digits, then GPT-2
-  byte-level regex) and SmolVLM's special tokens.
+- Tokenizer: byte-level BPE trained on the scene captions, prompts and fixed UI words, with SmolLM2's
+  pre-tokenizer (single digits, then GPT-2 byte-level regex) and SmolVLM's special tokens. Dialog texts are
+  deliberately left out of the training text so random words are spelled with short pieces.
 - Image processor: SmolVLM's settings (LANCZOS, rescale 1/255, mean = std = 0.5, padding) scaled to one
   224 px tile with do_image_splitting=False: every image becomes a single global view of 224x224,
-  (224/16)^2 = 196 patches, pixel shuffle with scale factor 1 -> 196 image tokens (one per 16 px patch:
-  a line of text is 9-12 px a character, and at SmolVLM's x2 each token held 3-4 characters, which the
-  first model never learnt to tell apart).
+  (224/16)^2 = 196 patches, pixel shuffle x2 -> 49 image tokens.
 - Model: Idefics3ForConditionalGeneration with a 4-layer SigLIP-style vision tower (width 192) and a 4-layer
   Llama decoder (width 256, 4 heads / 2 KV heads, tied embeddings).
 """
@@ -22,8 +20,8 @@ from transformers.models.smolvlm.processing_smolvlm import DEFAULT_CHAT_TEMPLATE
 
 IMAGE_SIZE = data.IMAGE_SIZE
 PATCH_SIZE = 16
-SCALE_FACTOR = 1
-IMAGE_SEQ_LEN = (IMAGE_SIZE // PATCH_SIZE) ** 2 // SCALE_FACTOR ** 2  # 196
+SCALE_FACTOR = 2
+IMAGE_SEQ_LEN = (IMAGE_SIZE // PATCH_SIZE) ** 2 // SCALE_FACTOR ** 2  # 49
 BPE_VOCAB = 640  # before the added image tokens
 LEADING_SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 IMAGE_SPECIALS = (["<fake_token_around_image>", "<image>", "<end_of_utterance>", "<global-img>"]
@@ -31,22 +29,18 @@ IMAGE_SPECIALS = (["<fake_token_around_image>", "<image>", "<end_of_utterance>",
 
 
 def tokenizer_corpus():
-    """The Korean template texts: the only text the tokenizer learns merges from.
-
-    English (captions, prompts, dialog texts) is left out on purpose, so that every Latin letter, digit,
-    space and mark stays a token of its own: reading a line of text is then one output token per glyph.
-    With merges learnt from the English captions the first model had to output pieces like "oo" or "ld"
-    for pairs of glyphs it saw, i.e. to learn the tokenizer's segmentation of words it had never seen,
-    and it did not learn to read in 3000 steps. Korean keeps its merges: byte-level BPE needs them to
-    make syllables (three bytes each) into tokens."""
+    """Every template text the tokenizer should encode compactly (no dialog texts)."""
     import random
     lines = []
     rng = random.Random("tokenizer-corpus")
     for _ in range(4000):
         groups = data.random_groups(rng)
-        lines += [data.caption_ko(groups), data.count_answer(groups, True)]
-    prompts = [data.SCENE_PROMPT_KO, data.COUNT_PROMPT_KO, data.DIALOG_PROMPT_KO, data.BUTTON_PROMPT_KO]
-    lines += prompts * 50
+        lines += [data.caption_en(groups), data.caption_ko(groups), data.count_answer(groups, False),
+                  data.count_answer(groups, True)]
+    prompts = (data.SCENE_PROMPTS_EN + [data.SCENE_PROMPT_KO, data.COUNT_PROMPT_EN, data.COUNT_PROMPT_KO]
+               + data.DIALOG_PROMPTS_EN + [data.DIALOG_PROMPT_KO, data.BUTTON_PROMPT_EN, data.BUTTON_PROMPT_KO])
+    lines += [f"User: {p}\nAssistant:" for p in prompts] * 50
+    lines += [" ".join(data.TITLES + data.BUTTONS)] * 20
     return lines
 
 
