@@ -50,6 +50,8 @@
 #define STACK_XQ_BYTES (24 * 1024)
 /* Weight rows widened to F32 per sgemm call: 256 rows of 4096 are 4 MB. */
 #define BLAS_ROWS 256
+/* Tokens from which Q8_0 products use AMX tiles (16 tokens each). */
+#define AMX_MIN_TOKENS 16
 
 typedef enum { PATH_Q8A, PATH_Q8K, PATH_FLOAT, PATH_CONVERT } matmul_path;
 
@@ -303,11 +305,22 @@ int gl_matmul_with(const gl_kernels *k, const gl_tensor *w, const float *x, floa
     return gl_matmul_many_with(k, 1, &w, NULL, x, &y, n_tok, pool);
 }
 
+/* Q8_0 batches of at least one AMX tile's 16 tokens take the AMX table when
+ * the CPU and the OS allow it (its results are the same bits); asking costs
+ * a system call, nothing next to such a product. */
+static const gl_kernels *kernels_for(const gl_tensor *w, int64_t n_tok) {
+    if (w->type == GL_TYPE_Q8_0 && n_tok >= AMX_MIN_TOKENS) {
+        const gl_kernels *amx = gl_kernels_for(GL_ISA_AMX);
+        if (amx) return amx;
+    }
+    return gl_kernels_best();
+}
+
 int gl_matmul(const gl_tensor *w, const float *x, float *y, int64_t n_tok, gl_pool *pool) {
-    return gl_matmul_with(gl_kernels_best(), w, x, y, n_tok, pool);
+    return gl_matmul_with(kernels_for(w, n_tok), w, x, y, n_tok, pool);
 }
 
 int gl_matmul_many(int n_w, const gl_tensor *const w[], const float *const b[], const float *x, float *const y[],
                    int64_t n_tok, gl_pool *pool) {
-    return gl_matmul_many_with(gl_kernels_best(), n_w, w, b, x, y, n_tok, pool);
+    return gl_matmul_many_with(n_w > 0 ? kernels_for(w[0], n_tok) : gl_kernels_best(), n_w, w, b, x, y, n_tok, pool);
 }

@@ -953,35 +953,39 @@ static void bf16_to_f32(const void *w, float *out, int64_t n) {
     for (; i < n; i++) out[i] = load1_bf16(w, i);
 }
 
-const gl_kernels gl_kernels_avx512 = {
-    .name = "avx512",
-    .quantize_q8a = gl_quantize_q8a_avx2,
-    .quantize_q8k = gl_quantize_q8k_avx2,
-    .dot_q8_0 = dot_q8_0,
-    .dot_q4_0 = dot_q4_0,
-    .dot_q4_k = dot_q4_k,
-    .dot_q6_k = dot_q6_k,
-    .dot_q5_k = dot_q5_k,
-    .dot_f32 = dot_f32,
-    .dot_f16 = dot_f16,
-    .dot_bf16 = dot_bf16,
-    .gemm_q8_0 = gemm_q8_0,
-    .gemm_q4_0 = gemm_q4_0,
-    .gemm_q4_k = gemm_q4_k,
-    .gemm_q5_k = gemm_q5_k,
-    .gemm_q6_k = gemm_q6_k,
-    .gemm_f32 = gemm_f32,
-    .gemm_f16 = gemm_f16,
-    .gemm_bf16 = gemm_bf16,
-    .max_f32 = max_f32,
-    .exp_shift = exp_shift,
-    .gelu_tanh = gelu_tanh,
-    .gelu_erf = gelu_erf,
-    .gelu_quick = gelu_quick,
-    .silu_mul = silu_mul,
-    .probe_f32 = probe_f32,
-    .probe_i8 = probe_i8,
-    .probe_read = probe_read,
-    .f16_to_f32 = f16_to_f32,
-    .bf16_to_f32 = bf16_to_f32,
-};
+/* The two tables differ in their name and Q8_0 gemm only. */
+#define AVX512_KERNELS(NAME, GEMM_Q8_0) \
+    { \
+        .name = NAME, .gemm_q8_0 = GEMM_Q8_0, \
+        .quantize_q8a = gl_quantize_q8a_avx2, \
+        .quantize_q8k = gl_quantize_q8k_avx2, \
+        .dot_q8_0 = dot_q8_0, \
+        .dot_q4_0 = dot_q4_0, \
+        .dot_q4_k = dot_q4_k, \
+        .dot_q6_k = dot_q6_k, \
+        .dot_q5_k = dot_q5_k, \
+        .dot_f32 = dot_f32, \
+        .dot_f16 = dot_f16, \
+        .dot_bf16 = dot_bf16, \
+        .gemm_q4_0 = gemm_q4_0, \
+        .gemm_q4_k = gemm_q4_k, \
+        .gemm_q5_k = gemm_q5_k, \
+        .gemm_q6_k = gemm_q6_k, \
+        .gemm_f32 = gemm_f32, \
+        .gemm_f16 = gemm_f16, \
+        .gemm_bf16 = gemm_bf16, \
+        .max_f32 = max_f32, \
+        .exp_shift = exp_shift, \
+        .gelu_tanh = gelu_tanh, \
+        .gelu_erf = gelu_erf, \
+        .gelu_quick = gelu_quick, \
+        .silu_mul = silu_mul, \
+        .probe_f32 = probe_f32, \
+        .probe_i8 = probe_i8, \
+        .probe_read = probe_read, \
+        .f16_to_f32 = f16_to_f32, \
+        .bf16_to_f32 = bf16_to_f32, \
+    }
+
+const gl_kernels gl_kernels_avx512 = AVX512_KERNELS("avx512", gemm_q8_0);
+const gl_kernels gl_kernels_amx = AVX512_KERNELS("amx", gl_gemm_q8_0_amx);

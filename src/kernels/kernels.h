@@ -79,11 +79,12 @@ typedef void (*gl_gemm_fn)(const gl_gemm_args *a);
 /* Scratch bytes a gemm needs for rows of n elements (any type, any version). */
 size_t gl_gemm_scratch_bytes(int64_t n);
 
-typedef enum { GL_ISA_SCALAR, GL_ISA_AVX2, GL_ISA_AVX512, GL_ISA_COUNT } gl_isa;
+/* GL_ISA_AMX is the AVX-512 table with the Q8_0 gemm on AMX tiles. */
+typedef enum { GL_ISA_SCALAR, GL_ISA_AVX2, GL_ISA_AVX512, GL_ISA_AMX, GL_ISA_COUNT } gl_isa;
 
 /* n is the row length in elements (a multiple of the block size). */
 typedef struct gl_kernels {
-    const char *name; /* "scalar", "avx2", "avx512" */
+    const char *name; /* "scalar", "avx2", "avx512", "amx" */
     void (*quantize_q8a)(const float *x, gl_block_q8a *y, int64_t n);
     void (*quantize_q8k)(const float *x, gl_block_q8k *y, int64_t n);
     /* One weight row with one token. */
@@ -125,15 +126,22 @@ typedef struct gl_kernels {
     void (*bf16_to_f32)(const void *w, float *out, int64_t n);
 } gl_kernels;
 
-extern const gl_kernels gl_kernels_scalar, gl_kernels_avx2, gl_kernels_avx512;
+extern const gl_kernels gl_kernels_scalar, gl_kernels_avx2, gl_kernels_avx512, gl_kernels_amx;
+
+/* The Q8_0 gemm on AMX tiles (gemm_amx.c), which gl_kernels_amx holds. */
+void gl_gemm_q8_0_amx(const gl_gemm_args *a);
 
 /* The AVX2 activation quantisers, which the AVX-512 table shares. */
 void gl_quantize_q8a_avx2(const float *x, gl_block_q8a *y, int64_t n);
 void gl_quantize_q8k_avx2(const float *x, gl_block_q8k *y, int64_t n);
 
-/* The table for isa, or NULL when this CPU cannot run it. */
+/* The table for isa, or NULL when this CPU cannot run it. For GL_ISA_AMX
+ * this asks Linux for the tile state (a system call, about a microsecond):
+ * it is NULL when the CPU lacks AMX or the kernel refuses. */
 const gl_kernels *gl_kernels_for(gl_isa isa);
-/* The fastest table this CPU runs. */
+/* The fastest table this CPU runs without AMX: gl_kernels_best() is called
+ * for every small operation, too often for a system call; gl_matmul asks
+ * for the AMX table itself for batches large enough to use it. */
 const gl_kernels *gl_kernels_best(void);
 
 /* ==== Helpers shared by the versions ==== */
