@@ -50,10 +50,18 @@
 #define STACK_XQ_BYTES (24 * 1024)
 /* Weight rows widened to F32 per sgemm call: 256 rows of 4096 are 4 MB. */
 #define BLAS_ROWS 256
+/* Pools up to this size give each thread its own range of one-token pieces. */
+#define OWN_RANGES_MAX 16
 /* Tokens from which Q8_0 products use AMX tiles (16 tokens each). */
 #define AMX_MIN_TOKENS 16
 
 typedef enum { PATH_Q8A, PATH_Q8K, PATH_FLOAT, PATH_CONVERT } matmul_path;
+
+/* One thread's consecutive pieces: [next, end), on a cache line of its own. */
+typedef struct {
+    _Alignas(64) atomic_long next;
+    int64_t end;
+} piece_range;
 
 typedef struct {
     const gl_kernels *k;
@@ -74,7 +82,10 @@ typedef struct {
     void *scratch_alloc; /* what scratch points into */
     int64_t tok_chunk;  /* tokens per piece */
     int64_t row_chunk;  /* rows per piece */
+    int64_t n_pieces;   /* token chunks * row chunks of all products */
     atomic_long next;   /* the next piece: token chunk * row chunks + row chunk */
+    int n_ranges;       /* threads with pieces of their own (one token), or 0: all take from next */
+    piece_range ranges[OWN_RANGES_MAX];
 } matmul_job;
 
 static gl_gemm_fn gemm_for(const gl_kernels *k, int type) {
@@ -119,20 +130,41 @@ static void quantize_tokens(void *p, int ith, int nth) {
     }
 }
 
+/* The next piece for thread ith, or -1 when none is left. Batches take
+ * pieces from one counter, token chunk by token chunk, so the threads share
+ * the chunk's activations in cache. One token (decoding) streams each weight
+ * from memory once: every thread first takes the consecutive pieces of its
+ * own range, so the rows the one-row kernel prefetches after each group of
+ * rows are its own next ones (from one counter, the next piece is often
+ * another thread's, and its rows would be read from memory twice), then
+ * helps with the others' ranges, so a thread slowed by other work on the
+ * machine holds nobody up. *from counts the ranges ith has emptied. */
+static int64_t claim_piece(matmul_job *job, int ith, int *from) {
+    if (!job->n_ranges) {
+        int64_t piece = atomic_fetch_add_explicit(&job->next, 1, memory_order_relaxed);
+        return piece < job->n_pieces ? piece : -1;
+    }
+    for (; *from < job->n_ranges; (*from)++) {
+        piece_range *r = &job->ranges[(ith + *from) % job->n_ranges];
+        int64_t piece = atomic_fetch_add_explicit(&r->next, 1, memory_order_relaxed);
+        if (piece < r->end) return piece;
+    }
+    return -1;
+}
+
 static void matmul_pieces(void *p, int ith, int nth) {
     (void)nth;
     matmul_job *job = p;
-    int64_t n_in = job->n_in, per_chunk = 0;
-    for (int i = 0; i < job->n_w; i++) per_chunk += job->row_chunks[i];
-    int64_t n_pieces = per_chunk * ((job->n_tok + job->tok_chunk - 1) / job->tok_chunk);
+    int64_t n_in = job->n_in, per_chunk = job->n_pieces / ((job->n_tok + job->tok_chunk - 1) / job->tok_chunk);
     char *scratch = job->scratch ? job->scratch + (size_t)ith * job->scratch_bytes : NULL;
     gl_gemm_args a = {.n = n_in, .scratch = scratch};
     a.x_row_bytes = job->xq ? job->xq_row_bytes : (size_t)n_in * sizeof(float);
     /* PATH_CONVERT: rows converted into the scratch after the gemm's own part */
     float *wide = job->path == PATH_CONVERT ? (float *)(scratch + gl_gemm_scratch_bytes(n_in)) : NULL;
+    int from = 0;
     for (;;) {
-        int64_t piece = atomic_fetch_add_explicit(&job->next, 1, memory_order_relaxed);
-        if (piece >= n_pieces) break;
+        int64_t piece = claim_piece(job, ith, &from);
+        if (piece < 0) break;
         /* piece = token chunk, then product i, then row chunk */
         int64_t t0 = piece / per_chunk * job->tok_chunk, rc = piece % per_chunk;
         int i = 0;
@@ -293,7 +325,18 @@ int gl_matmul_many_with(const gl_kernels *k, int n_w, const gl_tensor *const w[]
     }
     job.tok_chunk = (int64_t)(CHUNK_BYTES / (job.xq ? job.xq_row_bytes : (size_t)n_in * sizeof(float)));
     if (job.tok_chunk < 1) job.tok_chunk = 1;
+    int64_t per_chunk = 0;
+    for (int i = 0; i < n_w; i++) per_chunk += job.row_chunks[i];
+    job.n_pieces = per_chunk * ((n_tok + job.tok_chunk - 1) / job.tok_chunk);
     atomic_init(&job.next, 0);
+    int nth = gl_pool_size(pool);
+    if (n_tok < GL_GEMM_PACK_MIN_TOKENS && nth > 1 && nth <= OWN_RANGES_MAX) {
+        job.n_ranges = nth;
+        for (int i = 0; i < nth; i++) {
+            atomic_init(&job.ranges[i].next, job.n_pieces * i / nth);
+            job.ranges[i].end = job.n_pieces * (i + 1) / nth;
+        }
+    }
     gl_pool_run(pool, matmul_pieces, &job);
     if (job.xq != xq_stack) gl_free(job.xq);
     gl_free(job.scratch_alloc);
