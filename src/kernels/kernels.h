@@ -135,6 +135,30 @@ void gl_gemm_q8_0_amx(const gl_gemm_args *a);
 void gl_quantize_q8a_avx2(const float *x, gl_block_q8a *y, int64_t n);
 void gl_quantize_q8k_avx2(const float *x, gl_block_q8k *y, int64_t n);
 
+/* Attention's products on AMX tiles in bfloat16 (attention_amx.c), for
+ * head sizes hd of 32 or 64. Only where gl_kernels_for(GL_ISA_AMX) is not
+ * NULL, between gl_amx_attention_begin() and _end() on the calling thread.
+ * Keys and values are packed per head into bf16 tiles (n_pad * hd elements,
+ * n_pad the key count rounded up to 32; keys past n_keys are zeros), in
+ * pieces [key0, key1) of multiples of 16 (keys) or 32 (values). Queries and
+ * probabilities are bf16 rows, 16-row groups (rows a multiple of 16). */
+void gl_amx_attention_begin(void);
+void gl_amx_attention_end(void);
+/* out[i] = bf16(x[i] * scale), rounded as gl_fp32_to_bf16. */
+void gl_amx_to_bf16(const float *x, float scale, uint16_t *out, int64_t n);
+void gl_amx_pack_keys(const float *k, int64_t stride, int64_t n_keys, int64_t key0, int64_t key1, int hd,
+                      uint16_t *out);
+void gl_amx_pack_values(const float *v, int64_t stride, int64_t n_keys, int64_t key0, int64_t key1, int hd,
+                        uint16_t *out);
+/* s (rows, s_stride) = q (rows, hd) . keys [key0, key0 + nk)^T in f32; key0
+ * and nk multiples of 16. */
+void gl_amx_scores(const uint16_t *q, int64_t rows, int hd, const uint16_t *keys, int64_t key0, int64_t nk, float *s,
+                   int64_t s_stride);
+/* o (rows, hd) += p (rows, p_stride) . values [key0, key0 + nk); key0 and nk
+ * multiples of 32. */
+void gl_amx_add_pv(const uint16_t *p, int64_t p_stride, int64_t rows, const uint16_t *values, int64_t key0, int64_t nk,
+                   int hd, float *o);
+
 /* The table for isa, or NULL when this CPU cannot run it. For GL_ISA_AMX
  * this asks Linux for the tile state (a system call, about a microsecond):
  * it is NULL when the CPU lacks AMX or the kernel refuses. */
