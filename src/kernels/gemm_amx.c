@@ -22,35 +22,12 @@
  * Linux hands out tile state only after the process asks for it
  * (arch_prctl(ARCH_REQ_XCOMP_PERM)); kernels.c does that before this
  * table is given out. */
+#include "amx.h"
 #include "kernels.h"
 
-#include <immintrin.h>
 #include <stddef.h>
-#include <string.h>
 
 #define TILE_TOK 16
-
-/* The LDTILECFG operand (palette 1). */
-typedef struct {
-    uint8_t palette;
-    uint8_t start_row;
-    uint8_t reserved[14];
-    uint16_t colsb[16];
-    uint8_t rows[16];
-} tile_config;
-
-static void load_tiles(const uint8_t rows[8], const uint16_t colsb[8]) {
-    _Alignas(64) tile_config c;
-    memset(&c, 0, sizeof c);
-    c.palette = 1;
-    for (int i = 0; i < 8; i++) {
-        c.rows[i] = rows[i];
-        c.colsb[i] = colsb[i];
-    }
-    /* Not _tile_loadconfig: GCC 12's names only the first 8 bytes of the
-     * operand as read, so the compiler may drop the stores of the rest. */
-    __asm__ volatile("ldtilecfg %0" : : "m"(c));
-}
 
 /* Sixteen f16 scales 34 bytes x row_bytes apart as f32 (absent rows: 0). */
 static inline __m512 gather_scales(const uint8_t *b, __m512i idx, __mmask16 m) {
@@ -72,7 +49,7 @@ static inline __m512i row_offsets(size_t row_bytes) {
 static void configure_int8(void) {
     static const uint8_t rows[8] = {TILE_TOK, TILE_TOK, TILE_TOK, TILE_TOK, 8, 8, 0, 0};
     static const uint16_t colsb[8] = {64, 64, 32, 32, 64, 64, 0, 0};
-    load_tiles(rows, colsb);
+    amx_load_tiles(rows, colsb);
 }
 
 /* Rows 0..nr-1 (nr <= 16), row_bytes apart, as an int8 panel; absent rows
@@ -170,4 +147,5 @@ void gl_gemm_q8_0_amx(const gl_gemm_args *a) {
         gl_kernels_avx512.gemm_q8_0(&rest);
     }
 }
+
 
