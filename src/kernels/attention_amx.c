@@ -46,8 +46,10 @@ void gl_amx_pack_keys(const float *k, int64_t stride, int64_t n_keys, int64_t ke
         for (int c = 0; c < hd / 32; c++) {
             __m512i r[16];
             for (int n = 0; n < 16; n++) {
+                r[n] = _mm512_setzero_si512();
+                if (g0 + n >= n_keys) continue;
                 const float *kn = k + (g0 + n) * stride + 32 * c;
-                r[n] = g0 + n < n_keys ? amx_pairs32(_mm512_loadu_ps(kn), _mm512_loadu_ps(kn + 16)) : _mm512_setzero_si512();
+                r[n] = amx_pairs32(_mm512_loadu_ps(kn), _mm512_loadu_ps(kn + 16));
             }
             amx_transpose16(r);
             for (int row = 0; row < 16; row++) _mm512_storeu_si512(dst + c * 512 + row * 32, r[row]);
