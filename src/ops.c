@@ -312,16 +312,13 @@ static void attention_item_amx(const attention_job *a, int64_t item, char *scrat
                 memset(pb + r * ATT_KEYS, 0, sizeof(uint16_t) * (size_t)nk32);
                 continue;
             }
-            float mx = a->kern->max_f32(sr, nv);
-            float m_new = mx > m[r] ? mx : m[r];
+            float m_new;
+            float sum = gl_amx_softmax_row(sr, nv, nk32, m[r], &m_new, pb + r * ATT_KEYS);
             float alpha = expf(m[r] - m_new); /* 0 for the first block */
-            float sum = a->kern->exp_shift(sr, nv, m_new);
-            for (int64_t j = nv; j < nk32; j++) sr[j] = 0;
             l[r] = l[r] * alpha + sum;
             m[r] = m_new;
             if (alpha != 1.0f)
                 for (int e = 0; e < hd; e++) o[r * hd + e] *= alpha;
-            gl_amx_to_bf16(sr, 1.0f, pb + r * ATT_KEYS, nk32);
         }
         gl_amx_add_pv(pb, ATT_KEYS, r16, values, kb, nk32, hd, o);
     }

@@ -17,6 +17,7 @@
 #include "amx.h"
 #include "kernels.h"
 #include "quant.h"
+#include "simd_avx512.h"
 
 #include <string.h>
 
@@ -37,6 +38,24 @@ void gl_amx_to_bf16(const float *x, float scale, uint16_t *out, int64_t n) {
         _mm256_storeu_si256((__m256i *)(void *)(out + i),
                             _mm512_cvtepi32_epi16(amx_round_bf16(_mm512_mul_ps(_mm512_loadu_ps(x + i), s))));
     for (; i < n; i++) out[i] = gl_fp32_to_bf16(x[i] * scale);
+}
+
+float gl_amx_softmax_row(const float *s, int64_t nv, int64_t nk, float m_old, float *m_new, uint16_t *p) {
+    __m512 mx = _mm512_set1_ps(m_old);
+    for (int64_t j = 0; j < nv; j += 16) {
+        __mmask16 m = nv - j >= 16 ? 0xffff : (__mmask16)((1u << (nv - j)) - 1);
+        mx = _mm512_mask_max_ps(mx, m, mx, _mm512_maskz_loadu_ps(m, s + j));
+    }
+    float top = _mm512_reduce_max_ps(mx);
+    __m512 shift = _mm512_set1_ps(top), acc = _mm512_setzero_ps();
+    for (int64_t j = 0; j < nk; j += 16) {
+        __mmask16 m = nv - j >= 16 ? 0xffff : nv > j ? (__mmask16)((1u << (nv - j)) - 1) : 0;
+        __m512 e = _mm512_maskz_mov_ps(m, simd_exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, s + j), shift)));
+        acc = _mm512_add_ps(acc, e);
+        _mm256_storeu_si256((__m256i *)(void *)(p + j), _mm512_cvtepi32_epi16(amx_round_bf16(e)));
+    }
+    *m_new = top;
+    return _mm512_reduce_add_ps(acc);
 }
 
 void gl_amx_pack_keys(const float *k, int64_t stride, int64_t n_keys, int64_t key0, int64_t key1, int hd,

@@ -9,6 +9,7 @@
 #include "kernels.h"
 #include "quant.h"
 #include "simd_avx2.h"
+#include "simd_avx512.h"
 
 #include <string.h>
 
@@ -803,25 +804,6 @@ static void gemm_bf16(const gl_gemm_args *a) {
         gemm_float(gather_bf16, 2, 0, a);
 }
 
-/* simd_exp8's polynomial, 16 lanes, scaling by 2^n with vscalefps. */
-static inline __m512 exp16(__m512 x) {
-    const __m512 lo = _mm512_set1_ps(-87.33654f), hi = _mm512_set1_ps(88.37626f);
-    __mmask16 under = _mm512_cmp_ps_mask(x, lo, _CMP_LT_OQ);
-    x = _mm512_min_ps(_mm512_max_ps(x, lo), hi);
-    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-    __m512 y = _mm512_add_ps(_mm512_fmadd_ps(_mm512_mul_ps(p, r), r, r), _mm512_set1_ps(1.0f));
-    return _mm512_maskz_scalef_ps((__mmask16)~under, y, n);
-}
-
 static float max_f32(const float *x, int64_t n) {
     __m512 m0 = _mm512_set1_ps(x[0]), m1 = m0;
     int64_t i = 0;
@@ -840,13 +822,13 @@ static float exp_shift(float *x, int64_t n, float shift) {
     __m512 acc = _mm512_setzero_ps(), s = _mm512_set1_ps(shift);
     int64_t i = 0;
     for (; i + 16 <= n; i += 16) {
-        __m512 e = exp16(_mm512_sub_ps(_mm512_loadu_ps(x + i), s));
+        __m512 e = simd_exp16(_mm512_sub_ps(_mm512_loadu_ps(x + i), s));
         _mm512_storeu_ps(x + i, e);
         acc = _mm512_add_ps(acc, e);
     }
     if (i < n) {
         __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
-        __m512 e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), s));
+        __m512 e = simd_exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), s));
         _mm512_mask_storeu_ps(x + i, m, e);
         acc = _mm512_add_ps(acc, _mm512_maskz_mov_ps(m, e));
     }
@@ -856,7 +838,7 @@ static float exp_shift(float *x, int64_t n, float shift) {
 /* ==== Activations (dot_avx2.c's formulas, 16 lanes) ==== */
 
 static inline __m512 x_sigmoid16(__m512 x, __m512 kx) {
-    __m512 e = exp16(_mm512_sub_ps(_mm512_setzero_ps(), kx));
+    __m512 e = simd_exp16(_mm512_sub_ps(_mm512_setzero_ps(), kx));
     return _mm512_div_ps(x, _mm512_add_ps(_mm512_set1_ps(1.0f), e));
 }
 
@@ -869,7 +851,7 @@ static inline __m512 erf16(__m512 x) {
     p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-0.284496736f));
     p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.254829592f));
     p = _mm512_mul_ps(p, t);
-    __m512 e = exp16(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_mul_ps(a, a)));
+    __m512 e = simd_exp16(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_mul_ps(a, a)));
     __m512 r = _mm512_fnmadd_ps(p, e, _mm512_set1_ps(1.0f));
     return _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(r),
                                                _mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32(INT32_MIN))));

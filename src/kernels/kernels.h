@@ -146,6 +146,11 @@ void gl_amx_attention_begin(void);
 void gl_amx_attention_end(void);
 /* out[i] = bf16(x[i] * scale), rounded as gl_fp32_to_bf16. */
 void gl_amx_to_bf16(const float *x, float scale, uint16_t *out, int64_t n);
+/* One row of scores s[0..nv) of a key block: *m_new = max(m_old, the
+ * scores); p[j] = bf16(exp(s[j] - *m_new)) for j < nv and 0 for nv <= j <
+ * nk (nk a multiple of 16); returns the sum of the unrounded exps. The exp
+ * is the AVX-512 table's exp_shift. */
+float gl_amx_softmax_row(const float *s, int64_t nv, int64_t nk, float m_old, float *m_new, uint16_t *p);
 void gl_amx_pack_keys(const float *k, int64_t stride, int64_t n_keys, int64_t key0, int64_t key1, int hd,
                       uint16_t *out);
 void gl_amx_pack_values(const float *v, int64_t stride, int64_t n_keys, int64_t key0, int64_t key1, int hd,
