@@ -175,6 +175,8 @@ static void matmul_pieces(void *p, int ith, int nth) {
         a.n_tok = job->n_tok - t0 < job->tok_chunk ? job->n_tok - t0 : job->tok_chunk;
         a.x = job->xq ? (const char *)job->xq + (size_t)t0 * job->xq_row_bytes : (const void *)(job->x + t0 * n_in);
         a.y_stride = n_out;
+        /* the 32-element types' gemms add the bias themselves (kernels.h) */
+        a.bias = job->path == PATH_Q8A && job->b[i] ? job->b[i] + begin : NULL;
         if (job->path != PATH_CONVERT) {
             a.w = gl_tensor_row(w, begin);
             a.row_bytes = w->row_bytes;
@@ -193,8 +195,8 @@ static void matmul_pieces(void *p, int ith, int nth) {
                 job->gemm(&a);
             }
         }
-        /* the bias, while this piece of y is in cache */
-        if (job->b[i])
+        /* the others': the bias, while this piece of y is in cache */
+        if (job->b[i] && !a.bias)
             for (int64_t t = t0; t < t0 + a.n_tok; t++) {
                 float *yt = job->y[i] + t * n_out;
                 for (int64_t o = begin; o < end; o++) yt[o] += job->b[i][o];

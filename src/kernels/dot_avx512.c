@@ -136,6 +136,11 @@ static inline __attribute__((always_inline)) void tile32(const uint8_t *panel, s
                 f[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[r][t]), _mm512_mul_ps(dw[r], dx), f[r][t]);
         }
     }
+    if (a->bias && b1 == a->n / 32) /* the last blocks: the bias, as adding it afterwards would */
+        for (int r = 0; r < mr; r++) {
+            __m512 bv = _mm512_maskz_loadu_ps(mask[r], a->bias + r0 + 16 * r);
+            for (int t = 0; t < nt; t++) f[r][t] = _mm512_add_ps(f[r][t], bv);
+        }
     for (int r = 0; r < mr; r++)
         for (int t = 0; t < nt; t++) _mm512_mask_storeu_ps(a->y + (t0 + t) * a->y_stride + r0 + 16 * r, mask[r], f[r][t]);
 }

@@ -113,6 +113,11 @@ static void panel_times_16(const uint8_t *panel, int64_t nb, const gl_gemm_args 
         _tile_stored(0, sums[0], 64);
         apply_block(f, sums[0], p0, x, a->x_row_bytes, i);
     }
+    if (a->bias) { /* as adding it afterwards would */
+        __m512 bv = _mm512_maskz_loadu_ps(m, a->bias + r0);
+#pragma GCC unroll 16
+        for (int t = 0; t < TILE_TOK; t++) f[t] = _mm512_add_ps(f[t], bv);
+    }
 #pragma GCC unroll 16
     for (int t = 0; t < TILE_TOK; t++) _mm512_mask_storeu_ps(a->y + (t0 + t) * a->y_stride + r0, m, f[t]);
 }

@@ -69,6 +69,11 @@ typedef struct {
     float *y;           /* (n_tok, y_stride) */
     int64_t y_stride;
     void *scratch;
+    /* 32-element types only (gemm_q8_0, gemm_q4_0; every version): (n_rows)
+     * added to each token's outputs after the product, rounded once as
+     * adding it afterwards would be; NULL: none. Added while the outputs are
+     * in registers, it saves a pass over them. */
+    const float *bias;
     /* F32 only (gemm_f32): */
     int accumulate;     /* y += product, instead of y = product */
     int w_columns;      /* w stored by columns: element (r, k) at w + k * row_bytes + r * 4 */
@@ -197,7 +202,7 @@ void gl_gemm_f32_columns(const gl_gemm_args *a);
                 float *y = &a->y[t * a->y_stride + r];                                               \
                 float d = row_dot(wr, (const xtype *)(const void *)((const char *)a->x + (size_t)t * a->x_row_bytes), \
                                   a->n);                                                             \
-                *y = a->accumulate ? *y + d : d;                                                     \
+                *y = a->accumulate ? *y + d : a->bias ? d + a->bias[r] : d;                          \
             }                                                                                        \
         }                                                                                            \
     }

@@ -1,17 +1,23 @@
-/* test_kernels_amx_matches_scalar.c - the Q8_0 gemm on AMX tiles gives the
- * scalar one-row kernel's bits for every output, and gl_matmul (which takes
- * it for Q8_0 batches of 16 tokens or more) gives the scalar table's bits on
- * one and on two threads.
+/* test_kernels_amx_and_bias_match_scalar.c - the Q8_0 gemm on AMX tiles
+ * gives the scalar one-row kernel's bits for every output, gl_matmul (which
+ * takes it for Q8_0 batches of 16 tokens or more) gives the scalar table's
+ * bits on one and on two threads, and the 32-element types' gemms of every
+ * version (scalar, AVX2, AVX-512, AMX) add a bias as adding it afterwards
+ * would.
  *
  * Shapes: K of 1, 3 and 24 blocks (odd block counts end on the single-block
  * path), row counts off the 16-row panels and the 64-row packing, token
  * counts that are and are not multiples of the 16-token tile (the rest goes
- * to the AVX-512 gemm), outputs written with a stride wider than the rows.
+ * to the AVX-512 gemm), outputs written with a stride wider than the rows;
+ * biases on one token (row-at-a-time kernels), a few (blocked AVX-512) and
+ * 40 (AMX).
  * Tolerance: none, bit for bit (kernels.h's exactness contract: one FMA per
- * block in block order, on exact integer block sums). Weights include raw
- * random blocks, so -128 quants occur; activations mix block magnitudes
- * over five decades, with zero blocks and an outlier. Skipped (77) when the
- * CPU has no AMX or Linux refuses the tile state. */
+ * block in block order, on exact integer block sums; the bias is one float
+ * addition). Weights include raw random blocks, so -128 quants occur;
+ * activations mix block magnitudes over five decades, with zero blocks and
+ * an outlier. The AMX checks are skipped when the CPU has no AMX or Linux
+ * refuses the tile state (exit 77 if nothing else ran: never, as the scalar
+ * version always runs). */
 #include "kernels/kernels.h"
 #include "matmul.h"
 #include "quant.h"
@@ -117,9 +123,64 @@ static void check_matmul(int64_t n, int64_t n_out, int64_t n_tok, gl_pool *pool)
     free(ys);
 }
 
+/* gl_matmul_many_with k of two products with one bias against the same
+ * products without it plus the bias added here. */
+static void check_bias(const gl_kernels *k, int type, int64_t n_tok, gl_pool *pool) {
+    enum { N = 256, OUT0 = 40, OUT1 = 24 };
+    size_t rb = gl_row_bytes(type, N);
+    uint8_t *w0 = malloc(rb * OUT0), *w1 = malloc(rb * OUT1);
+    float *f = malloc(sizeof(float) * N);
+    for (int r = 0; r < OUT0 + OUT1; r++) {
+        random_row(f, N);
+        gl_type_get(type)->from_float(f, r < OUT0 ? w0 + (size_t)r * rb : w1 + (size_t)(r - OUT0) * rb, N);
+    }
+    gl_tensor t0 = {.name = "w0", .type = type, .n_dims = 2, .ne = {N, OUT0, 1, 1}, .row_bytes = rb,
+                    .nbytes = rb * OUT0, .data = w0};
+    gl_tensor t1 = t0;
+    t1.ne[1] = OUT1;
+    t1.nbytes = rb * OUT1;
+    t1.data = w1;
+    float *x = malloc(sizeof(float) * N * (size_t)n_tok), bias[OUT0];
+    for (int64_t i = 0; i < n_tok; i++) random_row(x + i * N, N);
+    for (int j = 0; j < OUT0; j++) bias[j] = (float)j * 0.37f - 5;
+    float *y0 = malloc(sizeof(float) * OUT0 * (size_t)n_tok), *y1 = malloc(sizeof(float) * OUT1 * (size_t)n_tok);
+    float *want = malloc(sizeof(float) * OUT0 * (size_t)n_tok), *want1 = malloc(sizeof(float) * OUT1 * (size_t)n_tok);
+    const gl_tensor *w[2] = {&t0, &t1};
+    const float *b[2] = {bias, NULL};
+    float *y[2] = {y0, y1};
+    CHECK(gl_matmul_many_with(k, 2, w, b, x, y, n_tok, pool) == 0);
+    CHECK(gl_matmul_with(k, &t0, x, want, n_tok, pool) == 0);
+    CHECK(gl_matmul_with(k, &t1, x, want1, n_tok, pool) == 0);
+    int bad = 0;
+    for (int64_t t = 0; t < n_tok; t++)
+        for (int j = 0; j < OUT0; j++) bad += !bits_equal(y0[t * OUT0 + j], want[t * OUT0 + j] + bias[j]);
+    for (int64_t i = 0; i < OUT1 * n_tok; i++) bad += !bits_equal(y1[i], want1[i]);
+    CHECK_MSG(bad == 0, "%s %s gemm with a bias, %lld tokens: %d outputs differ from adding it afterwards", k->name,
+              gl_type_get(type)->name, (long long)n_tok, bad);
+    free(w0);
+    free(w1);
+    free(f);
+    free(x);
+    free(y0);
+    free(y1);
+    free(want);
+    free(want1);
+}
+
 int main(void) {
+    static const int64_t bias_toks[] = {1, 5, 40};
+    for (int isa = GL_ISA_SCALAR; isa < GL_ISA_COUNT; isa++) {
+        const gl_kernels *k = gl_kernels_for((gl_isa)isa);
+        for (size_t i = 0; k && i < sizeof bias_toks / sizeof *bias_toks; i++) {
+            check_bias(k, GL_TYPE_Q8_0, bias_toks[i], NULL);
+            check_bias(k, GL_TYPE_Q4_0, bias_toks[i], NULL);
+        }
+    }
     const gl_kernels *amx = gl_kernels_for(GL_ISA_AMX);
-    if (!amx) TEST_SKIP("no AMX on this CPU, or the OS refused the tile state");
+    if (!amx) {
+        fprintf(stderr, "no AMX on this CPU, or the OS refused the tile state: AMX checks skipped\n");
+        TEST_DONE();
+    }
     CHECK(strcmp(amx->name, "amx") == 0);
     static const int64_t ns[] = {32, 96, 768};
     static const int64_t rows[] = {1, 16, 37, 64, 130};
