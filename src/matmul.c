@@ -9,6 +9,9 @@
  *    (F16/BF16 widened exactly in registers), or by OpenBLAS's sgemm;
  *  - any other readable type: groups of weight rows are converted to F32 in
  *    a per-thread buffer, then multiplied as F32.
+ * On CPUs with AMX (and Linux's leave to use it), Q8_0 batches of 16 tokens
+ * or more run on tiles with the same bits, and batches of vision-tower size
+ * (BF16_MIN_TOKENS) in bfloat16, rounded, on activations rounded to bf16.
  * The products themselves are the kernels' gemm functions, blocked for
  * batches and row-at-a-time for one token.
  *
@@ -19,7 +22,7 @@
  * slowed by other work on the machine does not hold the others up. Every
  * output element is computed by one thread with one kernel, so results do
  * not depend on the number or speed of threads, and for integer types not
- * on the batch either (kernels.h's exactness contract).
+ * on the batch either (kernels.h's exactness contract; the bf16 path aside).
  *
  * One token (decoding) allocates nothing: its quantised activations live on
  * the caller's stack and the one-token kernels need no scratch. */
@@ -54,8 +57,17 @@
 #define OWN_RANGES_MAX 16
 /* Tokens from which Q8_0 products use AMX tiles (16 tokens each). */
 #define AMX_MIN_TOKENS 16
+/* Q8_0 batches from which the AMX products run in bfloat16 (kernels.h:
+ * rounded, ~5-10% faster for a vision tower): the size of a tower's patches,
+ * never the decoder's (at most 256 positions a pass), whose prefill keeps
+ * the exact bits of decoding. */
+#define BF16_MIN_TOKENS 512
+#define BF16_MIN_IN 256
+/* Activation bytes per token chunk for the bf16 path: its panels cost more
+ * to pack, so they serve more tokens. */
+#define BF16_CHUNK_BYTES (4 * 1024 * 1024)
 
-typedef enum { PATH_Q8A, PATH_Q8K, PATH_FLOAT, PATH_CONVERT } matmul_path;
+typedef enum { PATH_Q8A, PATH_Q8K, PATH_FLOAT, PATH_CONVERT, PATH_BF16 } matmul_path;
 
 /* One thread's consecutive pieces: [next, end), on a cache line of its own. */
 typedef struct {
@@ -125,6 +137,8 @@ static void quantize_tokens(void *p, int ith, int nth) {
         void *dst = (char *)job->xq + (size_t)t * job->xq_row_bytes;
         if (job->path == PATH_Q8K)
             job->k->quantize_q8k(job->x + t * n_in, dst, n_in);
+        else if (job->path == PATH_BF16)
+            gl_amx_to_bf16(job->x + t * n_in, 1.0f, dst, n_in);
         else
             job->k->quantize_q8a(job->x + t * n_in, dst, n_in);
     }
@@ -176,7 +190,7 @@ static void matmul_pieces(void *p, int ith, int nth) {
         a.x = job->xq ? (const char *)job->xq + (size_t)t0 * job->xq_row_bytes : (const void *)(job->x + t0 * n_in);
         a.y_stride = n_out;
         /* the 32-element types' gemms add the bias themselves (kernels.h) */
-        a.bias = job->path == PATH_Q8A && job->b[i] ? job->b[i] + begin : NULL;
+        a.bias = (job->path == PATH_Q8A || job->path == PATH_BF16) && job->b[i] ? job->b[i] + begin : NULL;
         if (job->path != PATH_CONVERT) {
             a.w = gl_tensor_row(w, begin);
             a.row_bytes = w->row_bytes;
@@ -300,6 +314,15 @@ int gl_matmul_many_with(const gl_kernels *k, int n_w, const gl_tensor *const w[]
         job.y[i] = y[i];
         job.row_chunks[i] = (w[i]->ne[1] + job.row_chunk - 1) / job.row_chunk;
     }
+    int bf16 = k == &gl_kernels_amx && w[0]->type == GL_TYPE_Q8_0 && n_tok >= BF16_MIN_TOKENS && n_in >= BF16_MIN_IN;
+    for (int i = 0; i < n_w; i++) bf16 = bf16 && w[i]->ne[1] % 16 == 0;
+    if (bf16) {
+        job.path = PATH_BF16;
+        job.gemm = gl_gemm_q8_0_bf16_amx;
+        /* 64 bytes more per row: rows a multiple of 4 KB apart would share
+         * a few L1 sets under the 16-row tile loads */
+        job.xq_row_bytes = (size_t)n_in * sizeof(uint16_t) + 64;
+    }
     if (job.path == PATH_Q8A) job.xq_row_bytes = (size_t)(n_in / 32) * sizeof(gl_block_q8a);
     if (job.path == PATH_Q8K) job.xq_row_bytes = (size_t)(n_in / 256) * sizeof(gl_block_q8k);
     if (n_tok >= GL_GEMM_PACK_MIN_TOKENS || job.path == PATH_CONVERT) {
@@ -325,7 +348,8 @@ int gl_matmul_many_with(const gl_kernels *k, int n_w, const gl_tensor *const w[]
             gl_pool_run(pool, quantize_tokens, &job);
         }
     }
-    job.tok_chunk = (int64_t)(CHUNK_BYTES / (job.xq ? job.xq_row_bytes : (size_t)n_in * sizeof(float)));
+    job.tok_chunk = (int64_t)((job.path == PATH_BF16 ? BF16_CHUNK_BYTES : CHUNK_BYTES) /
+                              (job.xq ? job.xq_row_bytes : (size_t)n_in * sizeof(float)));
     if (job.tok_chunk < 1) job.tok_chunk = 1;
     int64_t per_chunk = 0;
     for (int i = 0; i < n_w; i++) per_chunk += job.row_chunks[i];

@@ -72,7 +72,8 @@ typedef struct {
     /* 32-element types only (gemm_q8_0, gemm_q4_0; every version): (n_rows)
      * added to each token's outputs after the product, rounded once as
      * adding it afterwards would be; NULL: none. Added while the outputs are
-     * in registers, it saves a pass over them. */
+     * in registers, it saves a pass over them. gl_gemm_q8_0_bf16_amx takes
+     * it too, as its sums' starting value. */
     const float *bias;
     /* F32 only (gemm_f32): */
     int accumulate;     /* y += product, instead of y = product */
@@ -133,8 +134,15 @@ typedef struct gl_kernels {
 
 extern const gl_kernels gl_kernels_scalar, gl_kernels_avx2, gl_kernels_avx512, gl_kernels_amx;
 
-/* The Q8_0 gemm on AMX tiles (gemm_amx.c), which gl_kernels_amx holds. */
+/* The Q8_0 gemms on AMX tiles (gemm_amx.c); gl_kernels_amx holds the exact
+ * one. The bf16 one is outside the exactness contract: its weights are
+ * rounded to bfloat16 (d*q to 8 significant bits) and its activations are
+ * bf16 rows (x_row_bytes apart, rounded as gl_amx_to_bf16 does), so each
+ * product carries two roundings of relative 2^-9, summed in f32 from the
+ * bias (if any) in the tile unit's order; n_rows must be a multiple of 16.
+ * Only where gl_kernels_for(GL_ISA_AMX) is not NULL. */
 void gl_gemm_q8_0_amx(const gl_gemm_args *a);
+void gl_gemm_q8_0_bf16_amx(const gl_gemm_args *a);
 
 /* The AVX2 activation quantisers, which the AVX-512 table shares. */
 void gl_quantize_q8a_avx2(const float *x, gl_block_q8a *y, int64_t n);
