@@ -207,9 +207,9 @@ static void configure_bf16(int tok_rows) {
 static void bf16_tiles(const uint8_t *p0, const uint8_t *p1, int np, int ng, int64_t nb, const gl_gemm_args *a,
                        int64_t t0, int64_t r0, const char *next) {
     const char *x0 = (const char *)a->x + (size_t)t0 * a->x_row_bytes;
-    const char *x1 = x0 + 16 * a->x_row_bytes;
+    const char *x1 = ng == 2 ? x0 + 16 * a->x_row_bytes : x0; /* the second group, if any */
     long stride = (long)a->x_row_bytes, ys = (long)(a->y_stride * (int64_t)sizeof(float));
-    float *y0 = a->y + t0 * a->y_stride + r0, *y1 = y0 + 16 * a->y_stride;
+    float *y0 = a->y + t0 * a->y_stride + r0, *y1 = ng == 2 ? y0 + 16 * a->y_stride : y0;
     if (a->bias) { /* every row of a sum tile starts as the panel's 16 biases (a stride of 0) */
         _tile_loadd(0, a->bias + r0, 0);
         _tile_loadd(1, a->bias + r0 + (np == 2 ? 16 : 0), 0);
