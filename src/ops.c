@@ -197,6 +197,8 @@ static void attention_item(const attention_job *a, int64_t item, float *scratch)
     float *s = qs + rows * hd;                  /* (rows, ATT_KEYS) scores, then probabilities */
     float *o = s + rows * ATT_KEYS;             /* (rows, hd) running unnormalised output */
     float *m = o + rows * hd, *l = m + rows;    /* (rows) running maximum and sum */
+    /* a decoded query's few rows: products straight from the cache, no packing */
+    int few = rows <= GL_FEW_ROWS && hd % 16 == 0 && a->kern->scores_few;
     float scale = 1.0f / sqrtf((float)hd);
     for (int64_t i = i0; i < i1; i++) {
         const float *src = a->q + i * q_stride + g * group * hd;
@@ -214,7 +216,10 @@ static void attention_item(const attention_job *a, int64_t item, float *scratch)
         gl_gemm_args qk = {.w = a->k + kb * a->kv_stride + g * hd, .row_bytes = (size_t)a->kv_stride * sizeof(float),
                            .n_rows = nk, .n = hd, .x = qs, .x_row_bytes = (size_t)hd * sizeof(float),
                            .n_tok = rows, .y = s, .y_stride = nk};
-        a->kern->gemm_f32(&qk);
+        if (few)
+            a->kern->scores_few(qs, (int)rows, hd, qk.w, a->kv_stride, nk, s, nk);
+        else
+            a->kern->gemm_f32(&qk);
         for (int64_t r = 0; r < rows; r++) {
             float *sr = s + r * nk;
             int64_t nv = visible(a, i0 + r / group) - kb;
@@ -238,7 +243,10 @@ static void attention_item(const attention_job *a, int64_t item, float *scratch)
         gl_gemm_args pv = {.w = a->v + kb * a->kv_stride + g * hd, .row_bytes = (size_t)a->kv_stride * sizeof(float),
                            .n_rows = hd, .n = nk, .x = s, .x_row_bytes = (size_t)nk * sizeof(float), .n_tok = rows,
                            .y = o, .y_stride = hd, .accumulate = 1, .w_columns = 1};
-        a->kern->gemm_f32(&pv);
+        if (few)
+            a->kern->add_pv_few(s, nk, (int)rows, pv.w, a->kv_stride, nk, hd, o);
+        else
+            a->kern->gemm_f32(&pv);
     }
     finish_item(a, item, i0, g, rows, o, m, l);
 }

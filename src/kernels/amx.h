@@ -1,8 +1,10 @@
 /* amx.h - helpers shared by the AMX kernels (gemm_amx.c, attention_amx.c):
- * loading a tile configuration, rounding to bfloat16, transposing 16x16
- * 32-bit lanes. Only for files compiled with the AMX flags (*_amx.c). */
+ * loading a tile configuration, rounding to bfloat16. Only for files
+ * compiled with the AMX flags (*_amx.c). */
 #ifndef GLIMPSE_KERNELS_AMX_H
 #define GLIMPSE_KERNELS_AMX_H
+
+#include "simd_avx512.h"
 
 #include <immintrin.h>
 #include <stdint.h>
@@ -47,26 +49,6 @@ static inline __m512i amx_round_bf16(__m512 v) {
 static inline __m512i amx_pairs32(__m512 lo, __m512 hi) {
     return _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtepi32_epi16(amx_round_bf16(lo))),
                               _mm512_cvtepi32_epi16(amx_round_bf16(hi)), 1);
-}
-
-/* Lane j of row i goes to lane i of row j, for 16 rows of 16 32-bit lanes:
- * four butterfly stages, each swapping the off-diagonal h x h blocks of
- * every 2h x 2h block. */
-static inline void amx_transpose16(__m512i r[16]) {
-    for (int h = 8; h >= 1; h /= 2) {
-        int lo[16], hi[16];
-        for (int j = 0; j < 16; j++) {
-            lo[j] = (j & h) ? 16 + j - h : j;
-            hi[j] = (j & h) ? 16 + j : j + h;
-        }
-        __m512i ilo = _mm512_loadu_si512(lo), ihi = _mm512_loadu_si512(hi);
-        for (int i = 0; i < 16; i++) {
-            if (i & h) continue;
-            __m512i a = r[i], b = r[i + h];
-            r[i] = _mm512_permutex2var_epi32(a, ilo, b);
-            r[i + h] = _mm512_permutex2var_epi32(a, ihi, b);
-        }
-    }
 }
 
 #endif

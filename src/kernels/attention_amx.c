@@ -70,7 +70,7 @@ void gl_amx_pack_keys(const float *k, int64_t stride, int64_t n_keys, int64_t ke
                 const float *kn = k + (g0 + n) * stride + 32 * c;
                 r[n] = amx_pairs32(_mm512_loadu_ps(kn), _mm512_loadu_ps(kn + 16));
             }
-            amx_transpose16(r);
+            simd_transpose16(r);
             for (int row = 0; row < 16; row++) _mm512_storeu_si512(dst + c * 512 + row * 32, r[row]);
         }
     }

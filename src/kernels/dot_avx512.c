@@ -972,6 +972,8 @@ static void bf16_to_f32(const void *w, float *out, int64_t n) {
         .probe_read = probe_read, \
         .f16_to_f32 = f16_to_f32, \
         .bf16_to_f32 = bf16_to_f32, \
+        .scores_few = gl_avx512_scores_few, \
+        .add_pv_few = gl_avx512_add_pv_few, \
     }
 
 const gl_kernels gl_kernels_avx512 = AVX512_KERNELS("avx512", gemm_q8_0);

@@ -184,7 +184,7 @@ static void pack_bf16(const uint8_t *w, size_t row_bytes, int64_t nb, uint8_t *p
             __m512 hi = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(q + 16))));
             r[n] = amx_pairs32(_mm512_mul_ps(lo, dn), _mm512_mul_ps(hi, dn));
         }
-        amx_transpose16(r);
+        simd_transpose16(r);
         for (int k = 0; k < 16; k++) _mm512_store_si512(p + 64 * k, r[k]);
     }
 }

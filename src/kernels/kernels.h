@@ -130,7 +130,20 @@ typedef struct gl_kernels {
     /* Exact widening of a row. */
     void (*f16_to_f32)(const void *w, float *out, int64_t n);
     void (*bf16_to_f32)(const void *w, float *out, int64_t n);
+    /* Attention's products for 1 <= rows <= GL_FEW_ROWS query rows (a
+     * decoded query's heads), head size hd a multiple of 16, keys and values
+     * kv_stride floats apart; NULL in versions without them (ops.c then
+     * uses gemm_f32). The bits of the version's gemm_f32 (scores as with
+     * packed rows, values by columns, accumulating):
+     * s[r * s_stride + j] = q[r] . k[j] for j < nk;
+     * o[r * hd + e] += sum_j p[r * p_stride + j] * v[j][e]. */
+    void (*scores_few)(const float *q, int rows, int hd, const float *k, int64_t kv_stride, int64_t nk, float *s,
+                       int64_t s_stride);
+    void (*add_pv_few)(const float *p, int64_t p_stride, int rows, const float *v, int64_t kv_stride, int64_t nk,
+                       int hd, float *o);
 } gl_kernels;
+
+#define GL_FEW_ROWS 4
 
 extern const gl_kernels gl_kernels_scalar, gl_kernels_avx2, gl_kernels_avx512, gl_kernels_amx;
 
@@ -143,6 +156,12 @@ extern const gl_kernels gl_kernels_scalar, gl_kernels_avx2, gl_kernels_avx512, g
  * Only where gl_kernels_for(GL_ISA_AMX) is not NULL. */
 void gl_gemm_q8_0_amx(const gl_gemm_args *a);
 void gl_gemm_q8_0_bf16_amx(const gl_gemm_args *a);
+
+/* The AVX-512 few-row attention products (attention_avx512.c). */
+void gl_avx512_scores_few(const float *q, int rows, int hd, const float *k, int64_t kv_stride, int64_t nk, float *s,
+                          int64_t s_stride);
+void gl_avx512_add_pv_few(const float *p, int64_t p_stride, int rows, const float *v, int64_t kv_stride, int64_t nk,
+                          int hd, float *o);
 
 /* The AVX2 activation quantisers, which the AVX-512 table shares. */
 void gl_quantize_q8a_avx2(const float *x, gl_block_q8a *y, int64_t n);
