@@ -9,19 +9,24 @@
 #include <stdatomic.h>
 #include <string.h>
 
-void gl_rmsnorm(float *out, const float *x, const float *w, int64_t n, int64_t n_rows, float eps) {
-    for (int64_t r = 0; r < n_rows; r++, x += n, out += n) {
-        double ss = 0;
-        for (int64_t i = 0; i < n; i++) ss += (double)x[i] * x[i];
-        float scale = 1.0f / sqrtf((float)(ss / (double)n) + eps);
-        for (int64_t i = 0; i < n; i++) out[i] = x[i] * scale * w[i];
-    }
-}
-
 /* Sums of 16 independent float lanes, added up in double at the end: the
  * compiler vectorises the lanes without reordering any one sum, and over a
  * few thousand elements each lane's rounding stays near float epsilon. */
 #define NORM_LANES 16
+
+void gl_rmsnorm(float *out, const float *x, const float *w, int64_t n, int64_t n_rows, float eps) {
+    for (int64_t r = 0; r < n_rows; r++, x += n, out += n) {
+        float acc[NORM_LANES] = {0};
+        int64_t body = n / NORM_LANES * NORM_LANES;
+        for (int64_t i = 0; i < body; i += NORM_LANES)
+            for (int j = 0; j < NORM_LANES; j++) acc[j] += x[i + j] * x[i + j];
+        double ss = 0;
+        for (int j = 0; j < NORM_LANES; j++) ss += acc[j];
+        for (int64_t i = body; i < n; i++) ss += (double)x[i] * x[i];
+        float scale = 1.0f / sqrtf((float)(ss / (double)n) + eps);
+        for (int64_t i = 0; i < n; i++) out[i] = x[i] * scale * w[i];
+    }
+}
 
 void gl_layernorm(float *out, const float *x, const float *w, const float *b, int64_t n, int64_t n_rows, float eps) {
     for (int64_t r = 0; r < n_rows; r++, x += n, out += n) {
