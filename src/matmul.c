@@ -9,6 +9,9 @@
  *    (F16/BF16 widened exactly in registers), or by OpenBLAS's sgemm;
  *  - any other readable type: groups of weight rows are converted to F32 in
  *    a per-thread buffer, then multiplied as F32.
+ * On CPUs with AMX (and Linux's leave to use it), Q8_0 batches of 16 tokens
+ * or more run on tiles with the same bits, and batches of vision-tower size
+ * (BF16_MIN_TOKENS) in bfloat16, rounded, on activations rounded to bf16.
  * The products themselves are the kernels' gemm functions, blocked for
  * batches and row-at-a-time for one token.
  *
@@ -19,7 +22,7 @@
  * slowed by other work on the machine does not hold the others up. Every
  * output element is computed by one thread with one kernel, so results do
  * not depend on the number or speed of threads, and for integer types not
- * on the batch either (kernels.h's exactness contract).
+ * on the batch either (kernels.h's exactness contract; the bf16 path aside).
  *
  * One token (decoding) allocates nothing: its quantised activations live on
  * the caller's stack and the one-token kernels need no scratch. */
@@ -50,8 +53,27 @@
 #define STACK_XQ_BYTES (24 * 1024)
 /* Weight rows widened to F32 per sgemm call: 256 rows of 4096 are 4 MB. */
 #define BLAS_ROWS 256
+/* Pools up to this size give each thread its own range of one-token pieces. */
+#define OWN_RANGES_MAX 16
+/* Tokens from which Q8_0 products use AMX tiles (16 tokens each). */
+#define AMX_MIN_TOKENS 16
+/* Q8_0 batches from which the AMX products run in bfloat16 (kernels.h:
+ * rounded, ~5-10% faster for a vision tower): the size of a tower's patches,
+ * never the decoder's (at most 256 positions a pass), whose prefill keeps
+ * the exact bits of decoding. */
+#define BF16_MIN_TOKENS 512
+#define BF16_MIN_IN 256
+/* Activation bytes per token chunk for the bf16 path: its panels cost more
+ * to pack, so they serve more tokens. */
+#define BF16_CHUNK_BYTES (4 * 1024 * 1024)
 
-typedef enum { PATH_Q8A, PATH_Q8K, PATH_FLOAT, PATH_CONVERT } matmul_path;
+typedef enum { PATH_Q8A, PATH_Q8K, PATH_FLOAT, PATH_CONVERT, PATH_BF16 } matmul_path;
+
+/* One thread's consecutive pieces: [next, end), on a cache line of its own. */
+typedef struct {
+    _Alignas(64) atomic_long next;
+    int64_t end;
+} piece_range;
 
 typedef struct {
     const gl_kernels *k;
@@ -72,7 +94,10 @@ typedef struct {
     void *scratch_alloc; /* what scratch points into */
     int64_t tok_chunk;  /* tokens per piece */
     int64_t row_chunk;  /* rows per piece */
+    int64_t n_pieces;   /* token chunks * row chunks of all products */
     atomic_long next;   /* the next piece: token chunk * row chunks + row chunk */
+    int n_ranges;       /* threads with pieces of their own (one token), or 0: all take from next */
+    piece_range ranges[OWN_RANGES_MAX];
 } matmul_job;
 
 static gl_gemm_fn gemm_for(const gl_kernels *k, int type) {
@@ -112,25 +137,48 @@ static void quantize_tokens(void *p, int ith, int nth) {
         void *dst = (char *)job->xq + (size_t)t * job->xq_row_bytes;
         if (job->path == PATH_Q8K)
             job->k->quantize_q8k(job->x + t * n_in, dst, n_in);
+        else if (job->path == PATH_BF16)
+            gl_amx_to_bf16(job->x + t * n_in, 1.0f, dst, n_in);
         else
             job->k->quantize_q8a(job->x + t * n_in, dst, n_in);
     }
 }
 
+/* The next piece for thread ith, or -1 when none is left. Batches take
+ * pieces from one counter, token chunk by token chunk, so the threads share
+ * the chunk's activations in cache. One token (decoding) streams each weight
+ * from memory once: every thread first takes the consecutive pieces of its
+ * own range, so the rows the one-row kernel prefetches after each group of
+ * rows are its own next ones (from one counter, the next piece is often
+ * another thread's, and its rows would be read from memory twice), then
+ * helps with the others' ranges, so a thread slowed by other work on the
+ * machine holds nobody up. *from counts the ranges ith has emptied. */
+static int64_t claim_piece(matmul_job *job, int ith, int *from) {
+    if (!job->n_ranges) {
+        int64_t piece = atomic_fetch_add_explicit(&job->next, 1, memory_order_relaxed);
+        return piece < job->n_pieces ? piece : -1;
+    }
+    for (; *from < job->n_ranges; (*from)++) {
+        piece_range *r = &job->ranges[(ith + *from) % job->n_ranges];
+        int64_t piece = atomic_fetch_add_explicit(&r->next, 1, memory_order_relaxed);
+        if (piece < r->end) return piece;
+    }
+    return -1;
+}
+
 static void matmul_pieces(void *p, int ith, int nth) {
     (void)nth;
     matmul_job *job = p;
-    int64_t n_in = job->n_in, per_chunk = 0;
-    for (int i = 0; i < job->n_w; i++) per_chunk += job->row_chunks[i];
-    int64_t n_pieces = per_chunk * ((job->n_tok + job->tok_chunk - 1) / job->tok_chunk);
+    int64_t n_in = job->n_in, per_chunk = job->n_pieces / ((job->n_tok + job->tok_chunk - 1) / job->tok_chunk);
     char *scratch = job->scratch ? job->scratch + (size_t)ith * job->scratch_bytes : NULL;
     gl_gemm_args a = {.n = n_in, .scratch = scratch};
     a.x_row_bytes = job->xq ? job->xq_row_bytes : (size_t)n_in * sizeof(float);
     /* PATH_CONVERT: rows converted into the scratch after the gemm's own part */
     float *wide = job->path == PATH_CONVERT ? (float *)(scratch + gl_gemm_scratch_bytes(n_in)) : NULL;
+    int from = 0;
     for (;;) {
-        int64_t piece = atomic_fetch_add_explicit(&job->next, 1, memory_order_relaxed);
-        if (piece >= n_pieces) break;
+        int64_t piece = claim_piece(job, ith, &from);
+        if (piece < 0) break;
         /* piece = token chunk, then product i, then row chunk */
         int64_t t0 = piece / per_chunk * job->tok_chunk, rc = piece % per_chunk;
         int i = 0;
@@ -141,6 +189,8 @@ static void matmul_pieces(void *p, int ith, int nth) {
         a.n_tok = job->n_tok - t0 < job->tok_chunk ? job->n_tok - t0 : job->tok_chunk;
         a.x = job->xq ? (const char *)job->xq + (size_t)t0 * job->xq_row_bytes : (const void *)(job->x + t0 * n_in);
         a.y_stride = n_out;
+        /* the 32-element types' gemms add the bias themselves (kernels.h) */
+        a.bias = (job->path == PATH_Q8A || job->path == PATH_BF16) && job->b[i] ? job->b[i] + begin : NULL;
         if (job->path != PATH_CONVERT) {
             a.w = gl_tensor_row(w, begin);
             a.row_bytes = w->row_bytes;
@@ -159,8 +209,8 @@ static void matmul_pieces(void *p, int ith, int nth) {
                 job->gemm(&a);
             }
         }
-        /* the bias, while this piece of y is in cache */
-        if (job->b[i])
+        /* the others': the bias, while this piece of y is in cache */
+        if (job->b[i] && !a.bias)
             for (int64_t t = t0; t < t0 + a.n_tok; t++) {
                 float *yt = job->y[i] + t * n_out;
                 for (int64_t o = begin; o < end; o++) yt[o] += job->b[i][o];
@@ -264,6 +314,15 @@ int gl_matmul_many_with(const gl_kernels *k, int n_w, const gl_tensor *const w[]
         job.y[i] = y[i];
         job.row_chunks[i] = (w[i]->ne[1] + job.row_chunk - 1) / job.row_chunk;
     }
+    int bf16 = k == &gl_kernels_amx && w[0]->type == GL_TYPE_Q8_0 && n_tok >= BF16_MIN_TOKENS && n_in >= BF16_MIN_IN;
+    for (int i = 0; i < n_w; i++) bf16 = bf16 && w[i]->ne[1] % 16 == 0;
+    if (bf16) {
+        job.path = PATH_BF16;
+        job.gemm = gl_gemm_q8_0_bf16_amx;
+        /* 64 bytes more per row: rows a multiple of 4 KB apart would share
+         * a few L1 sets under the 16-row tile loads */
+        job.xq_row_bytes = (size_t)n_in * sizeof(uint16_t) + 64;
+    }
     if (job.path == PATH_Q8A) job.xq_row_bytes = (size_t)(n_in / 32) * sizeof(gl_block_q8a);
     if (job.path == PATH_Q8K) job.xq_row_bytes = (size_t)(n_in / 256) * sizeof(gl_block_q8k);
     if (n_tok >= GL_GEMM_PACK_MIN_TOKENS || job.path == PATH_CONVERT) {
@@ -289,9 +348,21 @@ int gl_matmul_many_with(const gl_kernels *k, int n_w, const gl_tensor *const w[]
             gl_pool_run(pool, quantize_tokens, &job);
         }
     }
-    job.tok_chunk = (int64_t)(CHUNK_BYTES / (job.xq ? job.xq_row_bytes : (size_t)n_in * sizeof(float)));
+    job.tok_chunk = (int64_t)((job.path == PATH_BF16 ? BF16_CHUNK_BYTES : CHUNK_BYTES) /
+                              (job.xq ? job.xq_row_bytes : (size_t)n_in * sizeof(float)));
     if (job.tok_chunk < 1) job.tok_chunk = 1;
+    int64_t per_chunk = 0;
+    for (int i = 0; i < n_w; i++) per_chunk += job.row_chunks[i];
+    job.n_pieces = per_chunk * ((n_tok + job.tok_chunk - 1) / job.tok_chunk);
     atomic_init(&job.next, 0);
+    int nth = gl_pool_size(pool);
+    if (n_tok < GL_GEMM_PACK_MIN_TOKENS && nth > 1 && nth <= OWN_RANGES_MAX) {
+        job.n_ranges = nth;
+        for (int i = 0; i < nth; i++) {
+            atomic_init(&job.ranges[i].next, job.n_pieces * i / nth);
+            job.ranges[i].end = job.n_pieces * (i + 1) / nth;
+        }
+    }
     gl_pool_run(pool, matmul_pieces, &job);
     if (job.xq != xq_stack) gl_free(job.xq);
     gl_free(job.scratch_alloc);
@@ -303,11 +374,22 @@ int gl_matmul_with(const gl_kernels *k, const gl_tensor *w, const float *x, floa
     return gl_matmul_many_with(k, 1, &w, NULL, x, &y, n_tok, pool);
 }
 
+/* Q8_0 batches of at least one AMX tile's 16 tokens take the AMX table when
+ * the CPU and the OS allow it (its results are the same bits); asking costs
+ * a system call, nothing next to such a product. */
+static const gl_kernels *kernels_for(const gl_tensor *w, int64_t n_tok) {
+    if (w->type == GL_TYPE_Q8_0 && n_tok >= AMX_MIN_TOKENS) {
+        const gl_kernels *amx = gl_kernels_for(GL_ISA_AMX);
+        if (amx) return amx;
+    }
+    return gl_kernels_best();
+}
+
 int gl_matmul(const gl_tensor *w, const float *x, float *y, int64_t n_tok, gl_pool *pool) {
-    return gl_matmul_with(gl_kernels_best(), w, x, y, n_tok, pool);
+    return gl_matmul_with(kernels_for(w, n_tok), w, x, y, n_tok, pool);
 }
 
 int gl_matmul_many(int n_w, const gl_tensor *const w[], const float *const b[], const float *x, float *const y[],
                    int64_t n_tok, gl_pool *pool) {
-    return gl_matmul_many_with(gl_kernels_best(), n_w, w, b, x, y, n_tok, pool);
+    return gl_matmul_many_with(n_w > 0 ? kernels_for(w[0], n_tok) : gl_kernels_best(), n_w, w, b, x, y, n_tok, pool);
 }

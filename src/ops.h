@@ -44,7 +44,10 @@ void gl_rope(float *x, int n_heads, int head_dim, int n_rot, int64_t pos, float 
  * 0..causal_pos0+i (keys are positions 0..n_kv-1); causal_pos0 < 0: every
  * query sees every key. Scale 1/sqrt(head_dim). Tiled over queries and keys
  * (nothing of size n_q x n_kv is stored); KV heads, query blocks and, for
- * few queries, key ranges are split across the pool.
+ * few queries, key ranges are split across the pool. On CPUs with AMX,
+ * attention of at least 512 queries and keys with head size 32 or 64 (vision
+ * towers) multiplies in bfloat16 (ops.c), within about 2^-8 of the F32
+ * result's scale; everything else is F32.
  * Returns 0, or -1 when out of memory. */
 int gl_attention(float *out, const float *q, int64_t n_q, const float *k, const float *v, int64_t n_kv,
                  int64_t kv_stride, int n_head, int n_head_kv, int head_dim, int64_t causal_pos0, gl_pool *pool);

@@ -9,6 +9,7 @@
 #include "kernels.h"
 #include "quant.h"
 #include "simd_avx2.h"
+#include "simd_avx512.h"
 
 #include <string.h>
 
@@ -135,6 +136,11 @@ static inline __attribute__((always_inline)) void tile32(const uint8_t *panel, s
                 f[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[r][t]), _mm512_mul_ps(dw[r], dx), f[r][t]);
         }
     }
+    if (a->bias && b1 == a->n / 32) /* the last blocks: the bias, as adding it afterwards would */
+        for (int r = 0; r < mr; r++) {
+            __m512 bv = _mm512_maskz_loadu_ps(mask[r], a->bias + r0 + 16 * r);
+            for (int t = 0; t < nt; t++) f[r][t] = _mm512_add_ps(f[r][t], bv);
+        }
     for (int r = 0; r < mr; r++)
         for (int t = 0; t < nt; t++) _mm512_mask_storeu_ps(a->y + (t0 + t) * a->y_stride + r0 + 16 * r, mask[r], f[r][t]);
 }
@@ -803,25 +809,6 @@ static void gemm_bf16(const gl_gemm_args *a) {
         gemm_float(gather_bf16, 2, 0, a);
 }
 
-/* simd_exp8's polynomial, 16 lanes, scaling by 2^n with vscalefps. */
-static inline __m512 exp16(__m512 x) {
-    const __m512 lo = _mm512_set1_ps(-87.33654f), hi = _mm512_set1_ps(88.37626f);
-    __mmask16 under = _mm512_cmp_ps_mask(x, lo, _CMP_LT_OQ);
-    x = _mm512_min_ps(_mm512_max_ps(x, lo), hi);
-    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-    __m512 y = _mm512_add_ps(_mm512_fmadd_ps(_mm512_mul_ps(p, r), r, r), _mm512_set1_ps(1.0f));
-    return _mm512_maskz_scalef_ps((__mmask16)~under, y, n);
-}
-
 static float max_f32(const float *x, int64_t n) {
     __m512 m0 = _mm512_set1_ps(x[0]), m1 = m0;
     int64_t i = 0;
@@ -840,13 +827,13 @@ static float exp_shift(float *x, int64_t n, float shift) {
     __m512 acc = _mm512_setzero_ps(), s = _mm512_set1_ps(shift);
     int64_t i = 0;
     for (; i + 16 <= n; i += 16) {
-        __m512 e = exp16(_mm512_sub_ps(_mm512_loadu_ps(x + i), s));
+        __m512 e = simd_exp16(_mm512_sub_ps(_mm512_loadu_ps(x + i), s));
         _mm512_storeu_ps(x + i, e);
         acc = _mm512_add_ps(acc, e);
     }
     if (i < n) {
         __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
-        __m512 e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), s));
+        __m512 e = simd_exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), s));
         _mm512_mask_storeu_ps(x + i, m, e);
         acc = _mm512_add_ps(acc, _mm512_maskz_mov_ps(m, e));
     }
@@ -856,7 +843,7 @@ static float exp_shift(float *x, int64_t n, float shift) {
 /* ==== Activations (dot_avx2.c's formulas, 16 lanes) ==== */
 
 static inline __m512 x_sigmoid16(__m512 x, __m512 kx) {
-    __m512 e = exp16(_mm512_sub_ps(_mm512_setzero_ps(), kx));
+    __m512 e = simd_exp16(_mm512_sub_ps(_mm512_setzero_ps(), kx));
     return _mm512_div_ps(x, _mm512_add_ps(_mm512_set1_ps(1.0f), e));
 }
 
@@ -869,7 +856,7 @@ static inline __m512 erf16(__m512 x) {
     p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-0.284496736f));
     p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.254829592f));
     p = _mm512_mul_ps(p, t);
-    __m512 e = exp16(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_mul_ps(a, a)));
+    __m512 e = simd_exp16(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_mul_ps(a, a)));
     __m512 r = _mm512_fnmadd_ps(p, e, _mm512_set1_ps(1.0f));
     return _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(r),
                                                _mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32(INT32_MIN))));
@@ -953,35 +940,41 @@ static void bf16_to_f32(const void *w, float *out, int64_t n) {
     for (; i < n; i++) out[i] = load1_bf16(w, i);
 }
 
-const gl_kernels gl_kernels_avx512 = {
-    .name = "avx512",
-    .quantize_q8a = gl_quantize_q8a_avx2,
-    .quantize_q8k = gl_quantize_q8k_avx2,
-    .dot_q8_0 = dot_q8_0,
-    .dot_q4_0 = dot_q4_0,
-    .dot_q4_k = dot_q4_k,
-    .dot_q6_k = dot_q6_k,
-    .dot_q5_k = dot_q5_k,
-    .dot_f32 = dot_f32,
-    .dot_f16 = dot_f16,
-    .dot_bf16 = dot_bf16,
-    .gemm_q8_0 = gemm_q8_0,
-    .gemm_q4_0 = gemm_q4_0,
-    .gemm_q4_k = gemm_q4_k,
-    .gemm_q5_k = gemm_q5_k,
-    .gemm_q6_k = gemm_q6_k,
-    .gemm_f32 = gemm_f32,
-    .gemm_f16 = gemm_f16,
-    .gemm_bf16 = gemm_bf16,
-    .max_f32 = max_f32,
-    .exp_shift = exp_shift,
-    .gelu_tanh = gelu_tanh,
-    .gelu_erf = gelu_erf,
-    .gelu_quick = gelu_quick,
-    .silu_mul = silu_mul,
-    .probe_f32 = probe_f32,
-    .probe_i8 = probe_i8,
-    .probe_read = probe_read,
-    .f16_to_f32 = f16_to_f32,
-    .bf16_to_f32 = bf16_to_f32,
-};
+/* The two tables differ in their name and Q8_0 gemm only. */
+#define AVX512_KERNELS(NAME, GEMM_Q8_0) \
+    { \
+        .name = NAME, .gemm_q8_0 = GEMM_Q8_0, \
+        .quantize_q8a = gl_quantize_q8a_avx2, \
+        .quantize_q8k = gl_quantize_q8k_avx2, \
+        .dot_q8_0 = dot_q8_0, \
+        .dot_q4_0 = dot_q4_0, \
+        .dot_q4_k = dot_q4_k, \
+        .dot_q6_k = dot_q6_k, \
+        .dot_q5_k = dot_q5_k, \
+        .dot_f32 = dot_f32, \
+        .dot_f16 = dot_f16, \
+        .dot_bf16 = dot_bf16, \
+        .gemm_q4_0 = gemm_q4_0, \
+        .gemm_q4_k = gemm_q4_k, \
+        .gemm_q5_k = gemm_q5_k, \
+        .gemm_q6_k = gemm_q6_k, \
+        .gemm_f32 = gemm_f32, \
+        .gemm_f16 = gemm_f16, \
+        .gemm_bf16 = gemm_bf16, \
+        .max_f32 = max_f32, \
+        .exp_shift = exp_shift, \
+        .gelu_tanh = gelu_tanh, \
+        .gelu_erf = gelu_erf, \
+        .gelu_quick = gelu_quick, \
+        .silu_mul = silu_mul, \
+        .probe_f32 = probe_f32, \
+        .probe_i8 = probe_i8, \
+        .probe_read = probe_read, \
+        .f16_to_f32 = f16_to_f32, \
+        .bf16_to_f32 = bf16_to_f32, \
+        .scores_few = gl_avx512_scores_few, \
+        .add_pv_few = gl_avx512_add_pv_few, \
+    }
+
+const gl_kernels gl_kernels_avx512 = AVX512_KERNELS("avx512", gemm_q8_0);
+const gl_kernels gl_kernels_amx = AVX512_KERNELS("amx", gl_gemm_q8_0_amx);

@@ -3,6 +3,33 @@
 
 #include <stddef.h>
 
+#if defined(__linux__) && defined(__x86_64__)
+#include <cpuid.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* Linux's arch_prctl codes for dynamically enabled state (asm/prctl.h) and
+ * the tile-data component of XSAVE (Intel SDM vol. 1, 13.1). */
+#define ARCH_REQ_XCOMP_PERM 0x1023
+#define XFEATURE_XTILEDATA 18
+
+/* CPUID.(7,0):EDX has AMX-TILE (bit 24) and AMX-INT8 (25); XCR0 bits 17-18
+ * say the OS saves tile state; then the process asks for it. Asking again
+ * once granted is harmless and returns 0. */
+static int amx_usable(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+    if ((d & (3u << 24)) != (3u << 24)) return 0;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27))) return 0; /* OSXSAVE */
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    if ((lo & (3u << 17)) != (3u << 17)) return 0;
+    return syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0;
+}
+#else
+static int amx_usable(void) { return 0; }
+#endif
+
 /* __builtin_cpu_supports reads the feature words libgcc's constructor filled
  * in before main, so each call is a load and a test: no state of ours. */
 const gl_kernels *gl_kernels_for(gl_isa isa) {
@@ -21,13 +48,16 @@ const gl_kernels *gl_kernels_for(gl_isa isa) {
             gl_kernels_for(GL_ISA_AVX2))
             return &gl_kernels_avx512;
         return NULL;
+    case GL_ISA_AMX:
+        if (gl_kernels_for(GL_ISA_AVX512) && amx_usable()) return &gl_kernels_amx;
+        return NULL;
     default:
         return NULL;
     }
 }
 
 const gl_kernels *gl_kernels_best(void) {
-    for (int isa = GL_ISA_COUNT - 1; isa > GL_ISA_SCALAR; isa--) {
+    for (int isa = GL_ISA_AVX512; isa > GL_ISA_SCALAR; isa--) {
         const gl_kernels *k = gl_kernels_for((gl_isa)isa);
         if (k) return k;
     }

@@ -69,6 +69,12 @@ typedef struct {
     float *y;           /* (n_tok, y_stride) */
     int64_t y_stride;
     void *scratch;
+    /* 32-element types only (gemm_q8_0, gemm_q4_0; every version): (n_rows)
+     * added to each token's outputs after the product, rounded once as
+     * adding it afterwards would be; NULL: none. Added while the outputs are
+     * in registers, it saves a pass over them. gl_gemm_q8_0_bf16_amx takes
+     * it too, as its sums' starting value. */
+    const float *bias;
     /* F32 only (gemm_f32): */
     int accumulate;     /* y += product, instead of y = product */
     int w_columns;      /* w stored by columns: element (r, k) at w + k * row_bytes + r * 4 */
@@ -79,11 +85,12 @@ typedef void (*gl_gemm_fn)(const gl_gemm_args *a);
 /* Scratch bytes a gemm needs for rows of n elements (any type, any version). */
 size_t gl_gemm_scratch_bytes(int64_t n);
 
-typedef enum { GL_ISA_SCALAR, GL_ISA_AVX2, GL_ISA_AVX512, GL_ISA_COUNT } gl_isa;
+/* GL_ISA_AMX is the AVX-512 table with the Q8_0 gemm on AMX tiles. */
+typedef enum { GL_ISA_SCALAR, GL_ISA_AVX2, GL_ISA_AVX512, GL_ISA_AMX, GL_ISA_COUNT } gl_isa;
 
 /* n is the row length in elements (a multiple of the block size). */
 typedef struct gl_kernels {
-    const char *name; /* "scalar", "avx2", "avx512" */
+    const char *name; /* "scalar", "avx2", "avx512", "amx" */
     void (*quantize_q8a)(const float *x, gl_block_q8a *y, int64_t n);
     void (*quantize_q8k)(const float *x, gl_block_q8k *y, int64_t n);
     /* One weight row with one token. */
@@ -123,17 +130,79 @@ typedef struct gl_kernels {
     /* Exact widening of a row. */
     void (*f16_to_f32)(const void *w, float *out, int64_t n);
     void (*bf16_to_f32)(const void *w, float *out, int64_t n);
+    /* Attention's products for 1 <= rows <= GL_FEW_ROWS query rows (a
+     * decoded query's heads), head size hd a multiple of 16, keys and values
+     * kv_stride floats apart; NULL in versions without them (ops.c then
+     * uses gemm_f32). The bits of the version's gemm_f32 (scores as with
+     * packed rows, values by columns, accumulating):
+     * s[r * s_stride + j] = q[r] . k[j] for j < nk;
+     * o[r * hd + e] += sum_j p[r * p_stride + j] * v[j][e]. */
+    void (*scores_few)(const float *q, int rows, int hd, const float *k, int64_t kv_stride, int64_t nk, float *s,
+                       int64_t s_stride);
+    void (*add_pv_few)(const float *p, int64_t p_stride, int rows, const float *v, int64_t kv_stride, int64_t nk,
+                       int hd, float *o);
 } gl_kernels;
 
-extern const gl_kernels gl_kernels_scalar, gl_kernels_avx2, gl_kernels_avx512;
+#define GL_FEW_ROWS 4
+
+extern const gl_kernels gl_kernels_scalar, gl_kernels_avx2, gl_kernels_avx512, gl_kernels_amx;
+
+/* The Q8_0 gemms on AMX tiles (gemm_amx.c); gl_kernels_amx holds the exact
+ * one. The bf16 one is outside the exactness contract: its weights are
+ * rounded to bfloat16 (d*q to 8 significant bits) and its activations are
+ * bf16 rows (x_row_bytes apart, rounded as gl_amx_to_bf16 does), so each
+ * product carries two roundings of relative 2^-9, summed in f32 from the
+ * bias (if any) in the tile unit's order; n_rows must be a multiple of 16.
+ * Only where gl_kernels_for(GL_ISA_AMX) is not NULL. */
+void gl_gemm_q8_0_amx(const gl_gemm_args *a);
+void gl_gemm_q8_0_bf16_amx(const gl_gemm_args *a);
+
+/* The AVX-512 few-row attention products (attention_avx512.c). */
+void gl_avx512_scores_few(const float *q, int rows, int hd, const float *k, int64_t kv_stride, int64_t nk, float *s,
+                          int64_t s_stride);
+void gl_avx512_add_pv_few(const float *p, int64_t p_stride, int rows, const float *v, int64_t kv_stride, int64_t nk,
+                          int hd, float *o);
 
 /* The AVX2 activation quantisers, which the AVX-512 table shares. */
 void gl_quantize_q8a_avx2(const float *x, gl_block_q8a *y, int64_t n);
 void gl_quantize_q8k_avx2(const float *x, gl_block_q8k *y, int64_t n);
 
-/* The table for isa, or NULL when this CPU cannot run it. */
+/* Attention's products on AMX tiles in bfloat16 (attention_amx.c), for
+ * head sizes hd of 32 or 64. Only where gl_kernels_for(GL_ISA_AMX) is not
+ * NULL, between gl_amx_attention_begin() and _end() on the calling thread.
+ * Keys and values are packed per head into bf16 tiles (n_pad * hd elements,
+ * n_pad the key count rounded up to 32; keys past n_keys are zeros), in
+ * pieces [key0, key1) of multiples of 16 (keys) or 32 (values). Queries and
+ * probabilities are bf16 rows, 16-row groups (rows a multiple of 16). */
+void gl_amx_attention_begin(void);
+void gl_amx_attention_end(void);
+/* out[i] = bf16(x[i] * scale), rounded as gl_fp32_to_bf16. */
+void gl_amx_to_bf16(const float *x, float scale, uint16_t *out, int64_t n);
+/* One row of scores s[0..nv) of a key block: *m_new = max(m_old, the
+ * scores); p[j] = bf16(exp(s[j] - *m_new)) for j < nv and 0 for nv <= j <
+ * nk (nk a multiple of 16); returns the sum of the unrounded exps. The exp
+ * is the AVX-512 table's exp_shift. */
+float gl_amx_softmax_row(const float *s, int64_t nv, int64_t nk, float m_old, float *m_new, uint16_t *p);
+void gl_amx_pack_keys(const float *k, int64_t stride, int64_t n_keys, int64_t key0, int64_t key1, int hd,
+                      uint16_t *out);
+void gl_amx_pack_values(const float *v, int64_t stride, int64_t n_keys, int64_t key0, int64_t key1, int hd,
+                        uint16_t *out);
+/* s (rows, s_stride) = q (rows, hd) . keys [key0, key0 + nk)^T in f32; key0
+ * and nk multiples of 16. */
+void gl_amx_scores(const uint16_t *q, int64_t rows, int hd, const uint16_t *keys, int64_t key0, int64_t nk, float *s,
+                   int64_t s_stride);
+/* o (rows, hd) += p (rows, p_stride) . values [key0, key0 + nk); key0 and nk
+ * multiples of 32. */
+void gl_amx_add_pv(const uint16_t *p, int64_t p_stride, int64_t rows, const uint16_t *values, int64_t key0, int64_t nk,
+                   int hd, float *o);
+
+/* The table for isa, or NULL when this CPU cannot run it. For GL_ISA_AMX
+ * this asks Linux for the tile state (a system call, about a microsecond):
+ * it is NULL when the CPU lacks AMX or the kernel refuses. */
 const gl_kernels *gl_kernels_for(gl_isa isa);
-/* The fastest table this CPU runs. */
+/* The fastest table this CPU runs without AMX: gl_kernels_best() is called
+ * for every small operation, too often for a system call; gl_matmul asks
+ * for the AMX table itself for batches large enough to use it. */
 const gl_kernels *gl_kernels_best(void);
 
 /* ==== Helpers shared by the versions ==== */
@@ -160,7 +229,7 @@ void gl_gemm_f32_columns(const gl_gemm_args *a);
                 float *y = &a->y[t * a->y_stride + r];                                               \
                 float d = row_dot(wr, (const xtype *)(const void *)((const char *)a->x + (size_t)t * a->x_row_bytes), \
                                   a->n);                                                             \
-                *y = a->accumulate ? *y + d : d;                                                     \
+                *y = a->accumulate ? *y + d : a->bias ? d + a->bias[r] : d;                          \
             }                                                                                        \
         }                                                                                            \
     }

@@ -129,14 +129,15 @@ static inline __attribute__((always_inline)) void simd_gemm_rows8(simd_block_dot
             float out[8];
             const gl_block_q8a *x = (const void *)((const char *)a->x + (size_t)t * a->x_row_bytes);
             simd_rows8_blocks32(block_dot, shift, stride, w, a->row_bytes, x, nb, out);
-            for (int i = 0; i < 8; i++) a->y[t * a->y_stride + r + i] = out[i];
+            for (int i = 0; i < 8; i++) a->y[t * a->y_stride + r + i] = a->bias ? out[i] + a->bias[r + i] : out[i];
         }
     }
     for (; r < a->n_rows; r++) {
         const uint8_t *w = (const uint8_t *)a->w + (size_t)r * a->row_bytes;
         for (int64_t t = 0; t < a->n_tok; t++) {
             const gl_block_q8a *x = (const void *)((const char *)a->x + (size_t)t * a->x_row_bytes);
-            a->y[t * a->y_stride + r] = simd_dot_blocks32(block_dot, shift, stride, w, x, nb);
+            float d = simd_dot_blocks32(block_dot, shift, stride, w, x, nb);
+            a->y[t * a->y_stride + r] = a->bias ? d + a->bias[r] : d;
         }
     }
 }
