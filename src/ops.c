@@ -181,6 +181,22 @@ static int64_t visible(const attention_job *a, int64_t i) {
     return n < a->n_kv ? n : a->n_kv;
 }
 
+/* Starts rows of an online softmax: running maxima at -inf, sums at 0. */
+static void softmax_start(float *m, float *l, int64_t rows) {
+    for (int64_t r = 0; r < rows; r++) {
+        m[r] = -INFINITY;
+        l[r] = 0;
+    }
+}
+
+/* The keys split sp of the job covers, [*j0, return), cut at the last that
+ * query row i_last may see. */
+static int64_t split_keys_end(const attention_job *a, int64_t sp, int64_t i_last, int64_t *j0) {
+    *j0 = sp * a->split_keys;
+    int64_t j1 = *j0 + a->split_keys < a->n_kv ? *j0 + a->split_keys : a->n_kv;
+    return visible(a, i_last) < j1 ? visible(a, i_last) : j1;
+}
+
 static size_t attention_scratch_floats(int64_t rows, int hd) {
     /* qs (rows, hd), s (rows, ATT_KEYS), o (rows, hd), m, l (rows) */
     return (size_t)rows * (size_t)hd * 2 + (size_t)rows * ATT_KEYS + 2 * (size_t)rows;
@@ -209,13 +225,9 @@ static void attention_item(const attention_job *a, int64_t item, float *scratch)
         const float *src = a->q + i * q_stride + g * group * hd;
         for (int64_t e = 0; e < (int64_t)group * hd; e++) qs[(i - i0) * group * hd + e] = src[e] * scale;
     }
-    for (int64_t r = 0; r < rows; r++) {
-        m[r] = -INFINITY;
-        l[r] = 0;
-    }
+    softmax_start(m, l, rows);
     memset(o, 0, sizeof(float) * (size_t)(rows * hd));
-    int64_t j0 = sp * a->split_keys, j1 = j0 + a->split_keys < a->n_kv ? j0 + a->split_keys : a->n_kv;
-    int64_t jend = visible(a, i1 - 1) < j1 ? visible(a, i1 - 1) : j1;
+    int64_t j0, jend = split_keys_end(a, sp, i1 - 1, &j0);
     for (int64_t kb = j0; kb < jend; kb += ATT_KEYS) {
         int64_t nk = jend - kb < ATT_KEYS ? jend - kb : ATT_KEYS;
         gl_gemm_args qk = {.w = a->k + kb * a->kv_stride + g * hd, .row_bytes = (size_t)a->kv_stride * sizeof(float),
@@ -307,13 +319,9 @@ static void attention_item_amx(const attention_job *a, int64_t item, char *scrat
         gl_amx_to_bf16(a->q + i * q_stride + g * group * hd, scale, qs + (i - i0) * group * hd, (int64_t)group * hd);
     memset(qs + rows * hd, 0, sizeof(uint16_t) * (size_t)((r16 - rows) * hd));
     memset(pb + rows * ATT_KEYS, 0, sizeof(uint16_t) * (size_t)((r16 - rows) * ATT_KEYS));
-    for (int64_t r = 0; r < rows; r++) {
-        m[r] = -INFINITY;
-        l[r] = 0;
-    }
+    softmax_start(m, l, rows);
     memset(o, 0, sizeof(float) * (size_t)(r16 * hd));
-    int64_t j0 = sp * a->split_keys, j1 = j0 + a->split_keys < a->n_kv ? j0 + a->split_keys : a->n_kv;
-    int64_t jend = visible(a, i1 - 1) < j1 ? visible(a, i1 - 1) : j1;
+    int64_t j0, jend = split_keys_end(a, sp, i1 - 1, &j0);
     for (int64_t kb = j0; kb < jend; kb += ATT_KEYS) {
         int64_t nk = jend - kb < ATT_KEYS ? jend - kb : ATT_KEYS, nk32 = (nk + 31) / 32 * 32;
         gl_amx_scores(qs, r16, hd, keys, kb, nk32, s, ATT_KEYS);
