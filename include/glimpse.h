@@ -185,11 +185,16 @@ glimpse_status glimpse_bench_make_model(const char *dir, const char *type_name);
  * bench's rooflines. */
 typedef struct {
     char cpu[64];            /* model name from /proc/cpuinfo, or "" */
-    const char *kernels;     /* the kernel version glimpse runs here: "avx512", "avx2" or "scalar" */
+    const char *kernels;     /* the kernel version glimpse runs here: "amx", "avx512", "avx2" or "scalar" */
     int n_threads;
     double read_bytes_per_s; /* streaming reads of a buffer of the requested size, all threads */
     double f32_flops;        /* F32 multiply-adds in the widest vectors (2 FLOP each), all threads */
     double int8_ops;         /* int8 multiply-adds of the integer dot products (2 ops each), all threads */
+    /* The matrix unit (AMX tiles) where glimpse uses it, else 0: int8 and
+     * bfloat16 multiply-adds (2 ops each), all threads. Batches of 16+
+     * tokens of Q8_0 weights run on int8 tiles, of 512+ (vision) on bf16. */
+    double tile_int8_ops;
+    double tile_bf16_flops;
 } glimpse_machine;
 
 /* Runs the probes on n_threads threads (0: one per online CPU), about half a

@@ -36,7 +36,7 @@ typedef struct {
     float fsink[256];
     int32_t isink[256];
     double ops[256];
-    int which;           /* 0 read, 1 f32, 2 int8 */
+    int which;           /* 0 read, 1 f32, 2 int8, 3 int8 tiles, 4 bf16 tiles */
     int64_t iters;       /* rounds of the compute probes */
 } probe_job;
 
@@ -48,6 +48,14 @@ static void probe_thread(void *p, int ith, int nth) {
     }
     if (job->which == 2) {
         job->ops[ith] = job->k->probe_i8(job->iters, &job->isink[ith]);
+        return;
+    }
+    if (job->which == 3) {
+        job->ops[ith] = gl_amx_probe_int8(job->iters, &job->isink[ith]);
+        return;
+    }
+    if (job->which == 4) {
+        job->ops[ith] = gl_amx_probe_bf16(job->iters, &job->fsink[ith]);
         return;
     }
     long begin, end; /* in 256-byte units */
@@ -117,11 +125,16 @@ glimpse_status glimpse_probe_machine(int n_threads, uint64_t buffer_bytes, glimp
     job->buf = aligned;
     job->n_bytes = n_bytes;
     read_cpu_name(out->cpu, sizeof out->cpu);
-    out->kernels = job->k->name;
+    const gl_kernels *amx = gl_kernels_for(GL_ISA_AMX);
+    out->kernels = amx ? amx->name : job->k->name;
     out->n_threads = gl_pool_size(pool);
     out->read_bytes_per_s = best_rate(pool, job, 0, (double)n_bytes);
     out->f32_flops = best_rate(pool, job, 1, 0);
     out->int8_ops = best_rate(pool, job, 2, 0);
+    if (amx) {
+        out->tile_int8_ops = best_rate(pool, job, 3, 0);
+        out->tile_bf16_flops = best_rate(pool, job, 4, 0);
+    }
     gl_free(buf);
     gl_free(job);
     gl_pool_free(pool);

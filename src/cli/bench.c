@@ -6,7 +6,9 @@
  * cache once per token, so its bound is those bytes / read bandwidth;
  * encoding a tile and prefilling are compute-bound, so their bounds are the
  * operations (2 per multiply-add, counted from the files' tensor shapes) /
- * the peak int8 dot-product rate, the units the quantised kernels run on.
+ * the peak rate of the units the quantised kernels run on: the int8 dot
+ * products, or where the CPU has AMX the tile unit (int8 for prompts,
+ * bfloat16 for a vision tile's 1024 patches, as matmul.c chooses).
  * Results are medians of --repeat runs with their spread (max - min).
  * docs/PERF.md records them; this is a benchmark, never a test. */
 #include "cli.h"
@@ -344,10 +346,11 @@ static void print_report(const glimpse_machine *mc, const model_costs *c, const 
         cli_json_string(stdout, mc->cpu);
         printf(",\"kernels\":\"%s\",\"threads\":%d,\"model_type\":", mc->kernels, mc->n_threads);
         cli_json_string(stdout, type);
-        printf(",\"read_gb_s\":%.2f,\"f32_gflops\":%.1f,\"int8_gops\":%.1f,\"tiles\":%d,\"pp_tokens\":%d,"
+        printf(",\"read_gb_s\":%.2f,\"f32_gflops\":%.1f,\"int8_gops\":%.1f,\"tile_int8_gops\":%.1f,"
+               "\"tile_bf16_gflops\":%.1f,\"tiles\":%d,\"pp_tokens\":%d,"
                "\"peak_rss_mb\":%.1f,\"model_files_mb\":%.1f,\"results\":[",
-               mc->read_bytes_per_s / 1e9, mc->f32_flops / 1e9, mc->int8_ops / 1e9, r->n_tiles, r->pp_tokens,
-               rss_kb / 1024.0, files_mb);
+               mc->read_bytes_per_s / 1e9, mc->f32_flops / 1e9, mc->int8_ops / 1e9, mc->tile_int8_ops / 1e9,
+               mc->tile_bf16_flops / 1e9, r->n_tiles, r->pp_tokens, rss_kb / 1024.0, files_mb);
         for (int i = 0; i < n_rows; i++) {
             double med = median(rows[i].s);
             printf("%s{\"name\":\"%s\",\"unit\":\"%s\",\"median\":%.4g,\"spread\":%.4g,\"n\":%d", i ? "," : "",
@@ -362,8 +365,11 @@ static void print_report(const glimpse_machine *mc, const model_costs *c, const 
     }
     printf("glimpse bench, %s: %s, %d threads, kernels %s, model %s\n", date, mc->cpu, mc->n_threads, mc->kernels,
            type);
-    printf("machine: read %.1f GB/s (working set %.0f MB), F32 FMA %.0f GFLOP/s, int8 dot %.0f GOP/s\n",
+    printf("machine: read %.1f GB/s (working set %.0f MB), F32 FMA %.0f GFLOP/s, int8 dot %.0f GOP/s",
            mc->read_bytes_per_s / 1e9, c->weight_bytes / 1e6, mc->f32_flops / 1e9, mc->int8_ops / 1e9);
+    if (mc->tile_int8_ops > 0)
+        printf(", AMX int8 %.0f GOP/s, bf16 %.0f GFLOP/s", mc->tile_int8_ops / 1e9, mc->tile_bf16_flops / 1e9);
+    printf("\n");
     printf("model: %.0f MB of text weights read per token; %.1f GOP per vision tile; %d tiles per photo\n\n",
            c->weight_bytes / 1e6, c->vit_ops / 1e9, r->n_tiles);
     printf("%-30s %10s %10s %10s %8s\n", "", "median", "spread", "roofline", "% roof");
@@ -462,10 +468,12 @@ int cli_bench(int argc, char **argv) {
     /* rooflines: bytes or operations / the machine's rate */
     double kv_bytes = 2.0 * (double)c.n_layer * (double)r.decode_ctx * (double)c.kv_dim * sizeof(float);
     double pp_ops = 2 * c.weight_elems + 4.0 * (double)c.n_layer * (r.pp_tokens / 2.0) * (double)c.n_embd;
+    double encode_peak = mc.tile_bf16_flops > 0 ? mc.tile_bf16_flops : mc.int8_ops;
+    double prompt_peak = mc.tile_int8_ops > 0 ? mc.tile_int8_ops : mc.int8_ops;
     row rows[] = {
         {"image decode + preprocess", "s", &r.load_s, 0, 0},
-        {"vision encode per tile", "s", &r.encode_s, c.vit_ops / mc.int8_ops, 0},
-        {"prompt processing", "tokens/s", &r.pp_tps, mc.int8_ops / pp_ops, 1},
+        {"vision encode per tile", "s", &r.encode_s, c.vit_ops / encode_peak, 0},
+        {"prompt processing", "tokens/s", &r.pp_tps, prompt_peak / pp_ops, 1},
         {"decode", "tokens/s", &r.decode_tps, mc.read_bytes_per_s / (c.weight_bytes + kv_bytes), 1},
         {"describe (64 new tokens)", "s", &r.describe_s, 0, 0},
         {"tokenizer encode (1 MB)", "MB/s", &r.tokenize_mbs, 0, 1},

@@ -156,6 +156,11 @@ extern const gl_kernels gl_kernels_scalar, gl_kernels_avx2, gl_kernels_avx512, g
  * Only where gl_kernels_for(GL_ISA_AMX) is not NULL. */
 void gl_gemm_q8_0_amx(const gl_gemm_args *a);
 void gl_gemm_q8_0_bf16_amx(const gl_gemm_args *a);
+/* The tile unit's peak rates for glimpse bench, as the table's probe_f32
+ * and probe_i8 (operations done, 2 per multiply-add): tdpbssd and
+ * tdpbf16ps on tiles already loaded. AMX only. */
+double gl_amx_probe_int8(int64_t iters, int32_t *sink);
+double gl_amx_probe_bf16(int64_t iters, float *sink);
 
 /* The AVX-512 few-row attention products (attention_avx512.c). */
 void gl_avx512_scores_few(const float *q, int rows, int hd, const float *k, int64_t kv_stride, int64_t nk, float *s,
