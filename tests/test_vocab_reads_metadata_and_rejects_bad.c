@@ -11,7 +11,7 @@
 #define PATH GLIMPSE_BINARY_DIR "/test_vocab_metadata.gguf"
 
 /* A SentencePiece vocabulary: <unk> <s> </s> ▁ a ▁a b. */
-static const char *const SPM_TOKENS[] = {"<unk>", "<s>", "</s>", "\xE2\x96\x81", "a", "\xE2\x96\x81" "a", "b"};
+static const char *const SPM_TOKENS[] = {"<unk>", "<s>", "</s>", "\xE2\x96\x81", "a", "\342\226\201a", "b"};
 static const float SPM_SCORES[] = {0, 0, 0, -1, -2, -1.5f, -3};
 static const int32_t SPM_TYPES[] = {GL_TOKEN_UNKNOWN, GL_TOKEN_CONTROL, GL_TOKEN_CONTROL, 1, 1, 1, 99};
 
@@ -104,8 +104,8 @@ int main(void) {
         chars[b][n] = 0;
         bpe[b] = chars[b];
     }
-    bpe[256] = "\xC4\xA0" "h"; /* " h" */
-    bpe[257] = "\xC4\xA0" "hi";
+    bpe[256] = "\304\240h"; /* " h" */
+    bpe[257] = "\304\240hi";
     const char *merges[] = {"\xC4\xA0 h", "\xC4\xA0h i", "no such"};
     spec b = {"gpt2", "qwen2", bpe, 258, 0, merges, 3, -1, -1, -1};
     CHECK(load(&b, &v) == GLIMPSE_OK);
