@@ -139,14 +139,6 @@ glimpse_model_params glimpse_model_default_params(void) {
     return p;
 }
 
-static char *gguf_name_or_file(const gl_gguf *g, const char *path) {
-    const char *s;
-    size_t len;
-    if (gl_gguf_get_str(g, "general.name", &s, &len) == 0 && len > 0) return gl_strndup(s, len);
-    const char *slash = strrchr(path, '/');
-    return gl_strdup(slash ? slash + 1 : path);
-}
-
 /* A copy of the string value of key, or NULL (also when the key is absent). */
 static glimpse_status gguf_str_dup(const gl_gguf *g, const char *key, char **out) {
     const char *s;
@@ -154,6 +146,14 @@ static glimpse_status gguf_str_dup(const gl_gguf *g, const char *key, char **out
     *out = NULL;
     if (gl_gguf_get_str(g, key, &s, &len) != 0 || len == 0) return GLIMPSE_OK;
     return (*out = gl_strndup(s, len)) ? GLIMPSE_OK : gl_error_nomem(key);
+}
+
+/* general.name, or else the file's name. */
+static glimpse_status gguf_name_or_file(const gl_gguf *g, const char *path, char **out) {
+    glimpse_status st = gguf_str_dup(g, "general.name", out);
+    if (st || *out) return st;
+    const char *slash = strrchr(path, '/');
+    return (*out = gl_strdup(slash ? slash + 1 : path)) ? GLIMPSE_OK : gl_error_nomem("model name");
 }
 
 static glimpse_status load_text(glimpse_model *m) {
@@ -170,7 +170,7 @@ static glimpse_status load_text(glimpse_model *m) {
     if (gl_vocab_n_tokens(m->vocab) > gl_decoder_hparams_of(m->decoder)->n_vocab)
         return gl_error(GLIMPSE_ERR_FORMAT, "%s: the tokenizer has %d tokens but the embedding table only %d rows",
                         m->text_path, gl_vocab_n_tokens(m->vocab), gl_decoder_hparams_of(m->decoder)->n_vocab);
-    if (!(m->name = gguf_name_or_file(m->text_file, m->text_path))) return gl_error_nomem("model name");
+    if ((st = gguf_name_or_file(m->text_file, m->text_path, &m->name))) return st;
     if ((st = gguf_str_dup(m->text_file, "glimpse.prompt.describe", &m->prompt_describe))) return st;
     return gguf_str_dup(m->text_file, "glimpse.prompt.caption", &m->prompt_caption);
 }
@@ -186,9 +186,7 @@ static glimpse_status load_mmproj(glimpse_model *m) {
         (st = gl_mmproj_check_text_width(m->mmproj, gl_decoder_hparams_of(m->decoder)->n_embd, m->mmproj_path,
                                          m->text_path)))
         return st;
-    if (!m->name && !(m->name = gguf_name_or_file(m->mmproj_file, m->mmproj_path)))
-        return gl_error_nomem("model name");
-    return GLIMPSE_OK;
+    return m->name ? GLIMPSE_OK : gguf_name_or_file(m->mmproj_file, m->mmproj_path, &m->name);
 }
 
 /* The chat format and family name, and the image token of the vocabulary. */
