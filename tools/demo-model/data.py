@@ -351,7 +351,8 @@ def fit_font(rng, text, max_w):
 
 
 def draw_dialog(rng):
-    """Desktop, window frame, title bar with a title and a close box; the caller adds message and button."""
+    """Desktop, window frame, title bar with a title and a close box; the caller adds message and button.
+    Also returns the title's char_centres (for the vision tower's patch labels)."""
     s = IMAGE_SIZE
     desk = tuple(rng.randint(40, 200) for _ in range(3))
     img = Image.new("RGB", (s, s), desk)
@@ -368,12 +369,13 @@ def draw_dialog(rng):
     d.rectangle([x0, y0, x1, y0 + bar_h], fill=bar)
     title = rng.choice(TITLES)
     tfont = load_font("DejaVuSans-Bold.ttf", 11)
-    draw_text(img, (x0 + 6, y0 + (bar_h - 9) // 2), title, "DejaVuSans-Bold.ttf", tfont, (255, 255, 255))
+    title_chars = draw_text(img, (x0 + 6, y0 + (bar_h - 9) // 2), title, "DejaVuSans-Bold.ttf", tfont,
+                            (255, 255, 255))
     bx = x1 - 14  # close box
     d.line([bx - 4, y0 + bar_h // 2 - 4, bx + 4, y0 + bar_h // 2 + 4], fill=(255, 255, 255), width=2)
     d.line([bx - 4, y0 + bar_h // 2 + 4, bx + 4, y0 + bar_h // 2 - 4], fill=(255, 255, 255), width=2)
     ink = tuple(rng.randint(0, 60) for _ in range(3))
-    return img, d, (x0, y0, x1, y1, bar_h, body, ink)
+    return img, d, (x0, y0, x1, y1, bar_h, body, ink), title_chars
 
 
 def dialog_sample(rng, phrase=None):
@@ -385,7 +387,7 @@ def dialog_sample(rng, phrase=None):
         if f is not None:
             break
     button = rng.choice(BUTTONS) if rng.random() < 0.6 else random_word(rng)[:7]
-    img, d, (x0, y0, x1, y1, bar_h, body, ink) = draw_dialog(rng)
+    img, d, (x0, y0, x1, y1, bar_h, body, ink), title_chars = draw_dialog(rng)
     name, font = f
     tw, th, _, _ = text_size(name, font, text)
     bfont_name = rng.choice(FONT_FILES)
@@ -410,7 +412,8 @@ def dialog_sample(rng, phrase=None):
         korean = rng.random() < 0.3
         prompt, answer, kind = (BUTTON_PROMPT_KO if korean else BUTTON_PROMPT_EN), button, "button"
     return {"image": img, "prompt": prompt, "answer": answer, "kind": kind,
-            "meta": {"text": text, "button": button, "font": name, "chars": chars}}
+            "meta": {"text": text, "button": button, "font": name, "chars": chars,
+                     "title_chars": title_chars}}
 
 
 # ---- splits -----------------------------------------------------------------------------------------------
