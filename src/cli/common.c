@@ -219,6 +219,7 @@ int cli_stream_text(const char *text, size_t len, void *user) {
 }
 
 void cli_print_timings(const cli_opts *o, const glimpse_timings *t) {
+    fflush(stdout); /* the answer's last newline first: stderr may be the same file */
     if (t->stop_reason && !strcmp(t->stop_reason, "context_full") && !o->quiet)
         fprintf(stderr, "glimpse: the answer stopped because the context is full; use a larger --ctx\n");
     if (o->quiet || o->json) return;
