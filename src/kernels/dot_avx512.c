@@ -916,18 +916,35 @@ static double probe_i8(int64_t iters, int32_t *sink) {
     return 12.0 * 64 * 2 * (double)iters;
 }
 
+/* Reads as the one-token kernels do: groups of eight rows of PROBE_ROW
+ * bytes side by side, the next group prefetched a share per step. One
+ * sequential stream per thread, left to the hardware prefetchers, read
+ * 20-23.6 GB/s on two threads here while decoding streamed its weights at
+ * 23.5 (a roofline it beat); this pattern reads 26-29.5 GB/s. */
+#define PROBE_ROW 1024
 static uint64_t probe_read(const void *buf, size_t n) {
-    const __m512i *p = buf;
+    const uint8_t *p = buf;
     __m512i a = _mm512_setzero_si512(), b = a, c = a, d = a;
-    for (size_t i = 0; i < n / 64; i += 4) {
-        a = _mm512_add_epi64(a, _mm512_load_si512(p + i));
-        b = _mm512_add_epi64(b, _mm512_load_si512(p + i + 1));
-        c = _mm512_add_epi64(c, _mm512_load_si512(p + i + 2));
-        d = _mm512_add_epi64(d, _mm512_load_si512(p + i + 3));
+    const size_t group = 8 * PROBE_ROW;
+    size_t i = 0;
+    for (; i + group <= n; i += group) {
+        const uint8_t *g = p + i;
+        for (size_t off = 0; off < PROBE_ROW; off += 64) {
+            if (i + 2 * group <= n) _mm_prefetch((const char *)g + group + off * 8, _MM_HINT_T0);
+            a = _mm512_add_epi64(a, _mm512_load_si512(g + off));
+            b = _mm512_add_epi64(b, _mm512_load_si512(g + PROBE_ROW + off));
+            c = _mm512_add_epi64(c, _mm512_load_si512(g + 2 * PROBE_ROW + off));
+            d = _mm512_add_epi64(d, _mm512_load_si512(g + 3 * PROBE_ROW + off));
+            a = _mm512_add_epi64(a, _mm512_load_si512(g + 4 * PROBE_ROW + off));
+            b = _mm512_add_epi64(b, _mm512_load_si512(g + 5 * PROBE_ROW + off));
+            c = _mm512_add_epi64(c, _mm512_load_si512(g + 6 * PROBE_ROW + off));
+            d = _mm512_add_epi64(d, _mm512_load_si512(g + 7 * PROBE_ROW + off));
+        }
     }
+    for (; i < n; i += 64) a = _mm512_add_epi64(a, _mm512_load_si512(p + i));
     uint64_t lanes[8], sum = 0; /* summed unsigned: the lanes wrap around freely */
     _mm512_storeu_si512(lanes, _mm512_add_epi64(_mm512_add_epi64(a, b), _mm512_add_epi64(c, d)));
-    for (int i = 0; i < 8; i++) sum += lanes[i];
+    for (int k = 0; k < 8; k++) sum += lanes[k];
     return sum;
 }
 
