@@ -291,8 +291,9 @@ void gl_gemm_q8_0_bf16_amx(const gl_gemm_args *a) {
 
 /* Four independent sums from two A and two B tiles of zeros, as the gemms
  * keep two panels and two token groups in flight; each product is
- * 16 x 16 x (64 bytes of operands) multiply-adds. */
-static void probe_tiles(void) {
+ * 16 x 16 x (64 bytes of operands) multiply-adds. Tile 0's sums end in out
+ * (16 x 16 int32 or f32). */
+static void probe_tiles(int bf16, int64_t iters, void *out) {
     static const uint8_t rows[8] = {16, 16, 16, 16, 16, 16, 16, 16};
     static const uint16_t colsb[8] = {64, 64, 64, 64, 64, 64, 64, 64};
     _Alignas(64) static const uint8_t zeros[16 * 64] = {0};
@@ -305,34 +306,34 @@ static void probe_tiles(void) {
     _tile_loadd(5, zeros, 64);
     _tile_loadd(6, zeros, 64);
     _tile_loadd(7, zeros, 64);
+    if (bf16)
+        for (int64_t i = 0; i < iters; i++) {
+            _tile_dpbf16ps(0, 4, 6);
+            _tile_dpbf16ps(1, 4, 7);
+            _tile_dpbf16ps(2, 5, 6);
+            _tile_dpbf16ps(3, 5, 7);
+        }
+    else
+        for (int64_t i = 0; i < iters; i++) {
+            _tile_dpbssd(0, 4, 6);
+            _tile_dpbssd(1, 4, 7);
+            _tile_dpbssd(2, 5, 6);
+            _tile_dpbssd(3, 5, 7);
+        }
+    _tile_stored(0, out, 64);
+    _tile_release();
 }
 
 double gl_amx_probe_int8(int64_t iters, int32_t *sink) {
     _Alignas(64) int32_t out[16 * 16];
-    probe_tiles();
-    for (int64_t i = 0; i < iters; i++) {
-        _tile_dpbssd(0, 4, 6);
-        _tile_dpbssd(1, 4, 7);
-        _tile_dpbssd(2, 5, 6);
-        _tile_dpbssd(3, 5, 7);
-    }
-    _tile_stored(0, out, 64);
-    _tile_release();
+    probe_tiles(0, iters, out);
     *sink = out[0];
     return 4.0 * 16 * 16 * 64 * 2 * (double)iters;
 }
 
 double gl_amx_probe_bf16(int64_t iters, float *sink) {
     _Alignas(64) float out[16 * 16];
-    probe_tiles();
-    for (int64_t i = 0; i < iters; i++) {
-        _tile_dpbf16ps(0, 4, 6);
-        _tile_dpbf16ps(1, 4, 7);
-        _tile_dpbf16ps(2, 5, 6);
-        _tile_dpbf16ps(3, 5, 7);
-    }
-    _tile_stored(0, out, 64);
-    _tile_release();
+    probe_tiles(1, iters, out);
     *sink = out[0];
     return 4.0 * 16 * 16 * 32 * 2 * (double)iters;
 }
