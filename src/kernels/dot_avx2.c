@@ -108,6 +108,23 @@ static void gemm_q4_0(const gl_gemm_args *a) { simd_gemm_rows8(block_q4_0, -1, 1
 
 /* ==== K-quants ==== */
 
+/* The end of a Q4_K/Q5_K super-block against nt tokens: the integer sums
+ * acc[t] times the block's scale, less its minimums (m, one per sub-block)
+ * times the tokens' sub-block sums; both types keep d, dmin and the scales
+ * at the same offsets. */
+static inline __attribute__((always_inline)) void k4_block_finish(const uint8_t *b, const gl_block_q8k *x,
+                                                                  int64_t stride, int nt, const int *m,
+                                                                  const __m256i *acc, float *sum) {
+    for (int t = 0; t < nt; t++) {
+        const gl_block_q8k *xt = &x[t * stride];
+        int32_t msum = 0;
+        for (int j = 0; j < 8; j++) msum += m[j] * (xt->bsums[2 * j] + xt->bsums[2 * j + 1]);
+        float d = simd_f16_to_f32(b) * xt->d;
+        float dmin = simd_f16_to_f32(b + 2) * xt->d;
+        sum[t] += d * (float)simd_sum_epi32(acc[t]) - dmin * (float)msum;
+    }
+}
+
 /* One Q4_K super-block b against nt activation blocks x[t*stride]: adds each
  * token's term to sum[t] with dot_scalar.c's expression. The scales and
  * nibbles are unpacked once for all tokens. */
@@ -128,14 +145,7 @@ static inline __attribute__((always_inline)) void q4_k_block(const uint8_t *b, c
             acc[t] = _mm256_add_epi32(acc[t], _mm256_add_epi32(_mm256_madd_epi16(p1, s1), _mm256_madd_epi16(p2, s2)));
         }
     }
-    for (int t = 0; t < nt; t++) {
-        const gl_block_q8k *xt = &x[t * stride];
-        int32_t msum = 0;
-        for (int j = 0; j < 8; j++) msum += m[j] * (xt->bsums[2 * j] + xt->bsums[2 * j + 1]);
-        float d = simd_f16_to_f32(b) * xt->d;
-        float dmin = simd_f16_to_f32(b + 2) * xt->d;
-        sum[t] += d * (float)simd_sum_epi32(acc[t]) - dmin * (float)msum;
-    }
+    k4_block_finish(b, x, stride, nt, m, acc, sum);
 }
 
 static float dot_q4_k(const void *w, const gl_block_q8k *x, int64_t n) {
@@ -168,14 +178,7 @@ static inline __attribute__((always_inline)) void q5_k_block(const uint8_t *b, c
             acc[t] = _mm256_add_epi32(acc[t], _mm256_add_epi32(_mm256_madd_epi16(p1, s1), _mm256_madd_epi16(p2, s2)));
         }
     }
-    for (int t = 0; t < nt; t++) {
-        const gl_block_q8k *xt = &x[t * stride];
-        int32_t msum = 0;
-        for (int j = 0; j < 8; j++) msum += m[j] * (xt->bsums[2 * j] + xt->bsums[2 * j + 1]);
-        float d = simd_f16_to_f32(b) * xt->d;
-        float dmin = simd_f16_to_f32(b + 2) * xt->d;
-        sum[t] += d * (float)simd_sum_epi32(acc[t]) - dmin * (float)msum;
-    }
+    k4_block_finish(b, x, stride, nt, m, acc, sum);
 }
 
 static float dot_q5_k(const void *w, const gl_block_q8k *x, int64_t n) {
