@@ -92,6 +92,34 @@ static inline __attribute__((always_inline)) float simd_dot_blocks32(simd_block_
     return s;
 }
 
+/* Decoding streams the weights from memory once, eight rows at a time, and
+ * the eight interleaved streams of a group start too late for the hardware
+ * prefetchers alone: each group prefetches, a share per step, the group
+ * SIMD_PF_FAR ahead into L2 (time for memory's latency at the rate the
+ * group is consumed) and the next one from there into L1. On one thread
+ * streaming 143 MB this read 1.2x as fast as the next group alone into L1,
+ * ~0.9x the read probe (2026-12-04). The far group may lie past the
+ * caller's rows: a prefetch does not fault. */
+#define SIMD_PF_FAR 4
+
+typedef struct {
+    const uint8_t *near, *far;
+    size_t bytes, done, per_step; /* bytes of a group; prefetched so far; lines per step */
+} simd_prefetch;
+
+static inline simd_prefetch simd_prefetch_start(const uint8_t *w, size_t row_bytes, int64_t steps) {
+    simd_prefetch p = {w + 8 * row_bytes, w + SIMD_PF_FAR * 8 * row_bytes, 8 * row_bytes, 0, 0};
+    if (steps > 0) p.per_step = (p.bytes + 64 * (size_t)steps - 1) / (64 * (size_t)steps);
+    return p;
+}
+
+static inline void simd_prefetch_step(simd_prefetch *p) {
+    for (size_t k = 0; k < p->per_step && p->done < p->bytes; k++, p->done += 64) {
+        _mm_prefetch((const char *)p->far + p->done, _MM_HINT_T1);
+        _mm_prefetch((const char *)p->near + p->done, _MM_HINT_T0);
+    }
+}
+
 /* Eight rows (row_bytes apart) with one token: out[r] = dot of row r, the
  * row sums of each block gathered into one vector (lane r = row r). */
 static inline __attribute__((always_inline)) void simd_rows8_blocks32(simd_block_dot_fn block_dot, int shift,
@@ -99,15 +127,10 @@ static inline __attribute__((always_inline)) void simd_rows8_blocks32(simd_block
                                                                        size_t row_bytes, const gl_block_q8a *x,
                                                                        int64_t nb, float *out) {
     __m256 s = _mm256_setzero_ps();
-    /* The next eight rows, prefetched a share per block: decoding streams
-     * the weights from memory, and the eight interleaved streams of a group
-     * start too late for the hardware prefetcher alone. */
-    const uint8_t *next = w + 8 * row_bytes;
-    size_t ahead = 8 * row_bytes, done = 0;
+    simd_prefetch pf = simd_prefetch_start(w, row_bytes, nb);
     for (int64_t i = 0; i < nb; i++) {
         const uint8_t *b = w + i * stride;
-        for (size_t until = ahead * (size_t)(i + 1) / (size_t)nb; done < until; done += 64)
-            _mm_prefetch((const char *)next + done, _MM_HINT_T0);
+        simd_prefetch_step(&pf);
         __m256i p[8];
         for (int r = 0; r < 8; r++) p[r] = block_dot(b + r * row_bytes, &x[i]);
         __m256i isum = simd_sum_blocks8(p);
