@@ -144,24 +144,35 @@ static void quantize_tokens(void *p, int ith, int nth) {
     }
 }
 
-/* The next piece for thread ith, or -1 when none is left. Batches take
- * pieces from one counter, token chunk by token chunk, so the threads share
- * the chunk's activations in cache. One token (decoding) streams each weight
- * from memory once: every thread first takes the consecutive pieces of its
- * own range, so the rows the one-row kernel prefetches after each group of
- * rows are its own next ones (from one counter, the next piece is often
- * another thread's, and its rows would be read from memory twice), then
- * helps with the others' ranges, so a thread slowed by other work on the
- * machine holds nobody up. *from counts the ranges ith has emptied. */
-static int64_t claim_piece(matmul_job *job, int ith, int *from) {
+/* The next pieces for thread ith: the first, or -1 when none is left, and
+ * *count consecutive ones from it. Batches take one piece at a time from one
+ * counter, token chunk by token chunk, so the threads share the chunk's
+ * activations in cache. One token (decoding) streams each weight from memory
+ * once: every thread first takes the consecutive pieces of its own range, so
+ * the rows the one-row kernel prefetches ahead are its own next ones (from
+ * one counter, the next piece is often another thread's, and its rows would
+ * be read from memory twice), then helps with the others' ranges, so a
+ * thread slowed by other work on the machine holds nobody up. It takes half
+ * of what is left of a range at a time (at least one piece): a locked add
+ * per 16-row piece was ~2.5% of decoding on one thread, since it also stops
+ * the loads after it until the loads before it are done, and the halves
+ * still end with single pieces, as even as before. *from counts the ranges
+ * ith has emptied. */
+static int64_t claim_pieces(matmul_job *job, int ith, int *from, int64_t *count) {
+    *count = 1;
     if (!job->n_ranges) {
         int64_t piece = atomic_fetch_add_explicit(&job->next, 1, memory_order_relaxed);
         return piece < job->n_pieces ? piece : -1;
     }
     for (; *from < job->n_ranges; (*from)++) {
         piece_range *r = &job->ranges[(ith + *from) % job->n_ranges];
-        int64_t piece = atomic_fetch_add_explicit(&r->next, 1, memory_order_relaxed);
-        if (piece < r->end) return piece;
+        int64_t left = r->end - atomic_load_explicit(&r->next, memory_order_relaxed);
+        int64_t want = left > 2 ? left / 2 : 1;
+        int64_t piece = atomic_fetch_add_explicit(&r->next, want, memory_order_relaxed);
+        if (piece < r->end) {
+            *count = piece + want <= r->end ? want : r->end - piece;
+            return piece;
+        }
     }
     return -1;
 }
@@ -176,45 +187,48 @@ static void matmul_pieces(void *p, int ith, int nth) {
     /* PATH_CONVERT: rows converted into the scratch after the gemm's own part */
     float *wide = job->path == PATH_CONVERT ? (float *)(scratch + gl_gemm_scratch_bytes(n_in)) : NULL;
     int from = 0;
-    for (;;) {
-        int64_t piece = claim_piece(job, ith, &from);
-        if (piece < 0) break;
-        /* piece = token chunk, then product i, then row chunk */
-        int64_t t0 = piece / per_chunk * job->tok_chunk, rc = piece % per_chunk;
-        int i = 0;
-        while (rc >= job->row_chunks[i]) rc -= job->row_chunks[i++];
-        const gl_tensor *w = job->w[i];
-        int64_t n_out = w->ne[1], begin = rc * job->row_chunk;
-        int64_t end = begin + job->row_chunk < n_out ? begin + job->row_chunk : n_out;
-        a.n_tok = job->n_tok - t0 < job->tok_chunk ? job->n_tok - t0 : job->tok_chunk;
-        a.x = job->xq ? (const char *)job->xq + (size_t)t0 * job->xq_row_bytes : (const void *)(job->x + t0 * n_in);
-        a.y_stride = n_out;
-        /* the 32-element types' gemms add the bias themselves (kernels.h) */
-        a.bias = (job->path == PATH_Q8A || job->path == PATH_BF16) && job->b[i] ? job->b[i] + begin : NULL;
-        if (job->path != PATH_CONVERT) {
-            a.w = gl_tensor_row(w, begin);
-            a.row_bytes = w->row_bytes;
-            a.n_rows = end - begin;
-            a.y = job->y[i] + t0 * n_out + begin;
-            job->gemm(&a);
-        } else {
-            gl_to_float_fn to_float = gl_type_get(w->type)->to_float;
-            for (int64_t r0 = begin; r0 < end; r0 += CONVERT_ROWS) {
-                int64_t r1 = r0 + CONVERT_ROWS < end ? r0 + CONVERT_ROWS : end;
-                for (int64_t r = r0; r < r1; r++) to_float(gl_tensor_row(w, r), wide + (r - r0) * n_in, n_in);
-                a.w = wide;
-                a.row_bytes = (size_t)n_in * sizeof(float);
-                a.n_rows = r1 - r0;
-                a.y = job->y[i] + t0 * n_out + r0;
+    int64_t piece, count;
+    while ((piece = claim_pieces(job, ith, &from, &count)) >= 0) {
+        for (int64_t run; count > 0; piece += run, count -= run) {
+            /* piece = token chunk, then product i, then row chunk; the
+             * pieces of one product are rows side by side, one gemm */
+            int64_t t0 = piece / per_chunk * job->tok_chunk, rc = piece % per_chunk;
+            int i = 0;
+            while (rc >= job->row_chunks[i]) rc -= job->row_chunks[i++];
+            run = job->row_chunks[i] - rc < count ? job->row_chunks[i] - rc : count;
+            const gl_tensor *w = job->w[i];
+            int64_t n_out = w->ne[1], begin = rc * job->row_chunk;
+            int64_t end = begin + run * job->row_chunk < n_out ? begin + run * job->row_chunk : n_out;
+            a.n_tok = job->n_tok - t0 < job->tok_chunk ? job->n_tok - t0 : job->tok_chunk;
+            a.x = job->xq ? (const char *)job->xq + (size_t)t0 * job->xq_row_bytes : (const void *)(job->x + t0 * n_in);
+            a.y_stride = n_out;
+            /* the 32-element types' gemms add the bias themselves (kernels.h) */
+            a.bias = (job->path == PATH_Q8A || job->path == PATH_BF16) && job->b[i] ? job->b[i] + begin : NULL;
+            if (job->path != PATH_CONVERT) {
+                a.w = gl_tensor_row(w, begin);
+                a.row_bytes = w->row_bytes;
+                a.n_rows = end - begin;
+                a.y = job->y[i] + t0 * n_out + begin;
                 job->gemm(&a);
+            } else {
+                gl_to_float_fn to_float = gl_type_get(w->type)->to_float;
+                for (int64_t r0 = begin; r0 < end; r0 += CONVERT_ROWS) {
+                    int64_t r1 = r0 + CONVERT_ROWS < end ? r0 + CONVERT_ROWS : end;
+                    for (int64_t r = r0; r < r1; r++) to_float(gl_tensor_row(w, r), wide + (r - r0) * n_in, n_in);
+                    a.w = wide;
+                    a.row_bytes = (size_t)n_in * sizeof(float);
+                    a.n_rows = r1 - r0;
+                    a.y = job->y[i] + t0 * n_out + r0;
+                    job->gemm(&a);
+                }
             }
+            /* the others': the bias, while this piece of y is in cache */
+            if (job->b[i] && !a.bias)
+                for (int64_t t = t0; t < t0 + a.n_tok; t++) {
+                    float *yt = job->y[i] + t * n_out;
+                    for (int64_t o = begin; o < end; o++) yt[o] += job->b[i][o];
+                }
         }
-        /* the others': the bias, while this piece of y is in cache */
-        if (job->b[i] && !a.bias)
-            for (int64_t t = t0; t < t0 + a.n_tok; t++) {
-                float *yt = job->y[i] + t * n_out;
-                for (int64_t o = begin; o < end; o++) yt[o] += job->b[i][o];
-            }
     }
 }
 
@@ -356,7 +370,7 @@ int gl_matmul_many_with(const gl_kernels *k, int n_w, const gl_tensor *const w[]
     job.n_pieces = per_chunk * ((n_tok + job.tok_chunk - 1) / job.tok_chunk);
     atomic_init(&job.next, 0);
     int nth = gl_pool_size(pool);
-    if (n_tok < GL_GEMM_PACK_MIN_TOKENS && nth > 1 && nth <= OWN_RANGES_MAX) {
+    if (n_tok < GL_GEMM_PACK_MIN_TOKENS && nth <= OWN_RANGES_MAX) {
         job.n_ranges = nth;
         for (int i = 0; i < nth; i++) {
             atomic_init(&job.ranges[i].next, job.n_pieces * i / nth);
