@@ -917,10 +917,12 @@ static double probe_i8(int64_t iters, int32_t *sink) {
 }
 
 /* Reads as the one-token kernels do: groups of eight rows of PROBE_ROW
- * bytes side by side, the next group prefetched a share per step. One
- * sequential stream per thread, left to the hardware prefetchers, read
- * 20-23.6 GB/s on two threads here while decoding streamed its weights at
- * 23.5 (a roofline it beat); this pattern reads 26-29.5 GB/s. */
+ * bytes side by side, prefetched a share per step into L1 one group ahead
+ * and into L2 SIMD_PF_FAR groups ahead (simd_avx2.h). One sequential stream
+ * per thread, left to the hardware prefetchers, read 20-23.6 GB/s on two
+ * threads here while decoding streamed its weights at 23.5 (a roofline it
+ * beat); eight rows with the next group prefetched read 26-29.5 GB/s, and
+ * the far prefetch added 1-2% (2026-12-04). */
 #define PROBE_ROW 1024
 static uint64_t probe_read(const void *buf, size_t n) {
     const uint8_t *p = buf;
@@ -931,6 +933,8 @@ static uint64_t probe_read(const void *buf, size_t n) {
         const uint8_t *g = p + i;
         for (size_t off = 0; off < PROBE_ROW; off += 64) {
             if (i + 2 * group <= n) _mm_prefetch((const char *)g + group + off * 8, _MM_HINT_T0);
+            if (i + (SIMD_PF_FAR + 1) * group <= n)
+                _mm_prefetch((const char *)g + SIMD_PF_FAR * group + off * 8, _MM_HINT_T1);
             a = _mm512_add_epi64(a, _mm512_load_si512(g + off));
             b = _mm512_add_epi64(b, _mm512_load_si512(g + PROBE_ROW + off));
             c = _mm512_add_epi64(c, _mm512_load_si512(g + 2 * PROBE_ROW + off));
