@@ -83,9 +83,16 @@ cap "$D" -q -o "$tmp/term.jsonl"
 check "SIGTERM: rerun finishes the job" 'diff <(strip "$tmp/term.jsonl") <(strip "$tmp/full.jsonl") > /dev/null'
 
 # ---- A second job on the same output file is refused while the first runs.
-"$glimpse" caption "$D" $M -t 1 --max-tokens 60 -q -o "$tmp/lock.jsonl" & pid=$!
+# The first job gets 300 pictures and is stopped (SIGSTOP keeps its lock) once
+# it has written a record, so it cannot finish before the second one starts,
+# however loaded the machine.
+L="$tmp/many"
+mkdir -p "$L"
+for i in $(seq 1 300); do ln "$D/landscape.jpg" "$L/$i.jpg"; done
+"$glimpse" caption "$L" $M -t 1 -q -o "$tmp/lock.jsonl" & pid=$!
 for _ in $(seq 1 2000); do [ -s "$tmp/lock.jsonl" ] && break; sleep 0.005; done
-cap "$D" -o "$tmp/lock.jsonl" 2> "$tmp/err"; rc=$?
+kill -STOP $pid 2> /dev/null
+cap "$L" -o "$tmp/lock.jsonl" 2> "$tmp/err"; rc=$?
 kill -9 $pid 2> /dev/null; wait $pid 2> /dev/null
 check "second writer refused" '[ $rc -eq 1 ] && grep -q "lock.jsonl: another glimpse caption is writing to it" "$tmp/err"'
 
