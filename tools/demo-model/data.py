@@ -7,6 +7,7 @@ Captions and answers come from templates in English and Korean; `parse_caption` 
 for evaluate.py.
 """
 
+import functools
 import random
 import string
 
@@ -213,11 +214,9 @@ def scene_sample(rng):
 # ---- dialogs ----------------------------------------------------------------------------------------------
 
 FONT_DIR = "/usr/share/fonts/truetype/dejavu/"
-FONT_FILES = ["DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSerif.ttf", "DejaVuSerif-Bold.ttf",
-              "DejaVuSansMono.ttf", "DejaVuSansCondensed.ttf", "DejaVuSans-Oblique.ttf"]
-BITMAP = "pil-bitmap"  # Pillow's built-in bitmap font, drawn at 2x (nearest) to be legible at this size
+FONT_FILES = ["DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSerif.ttf", "DejaVuSansMono.ttf"]
 AILERON = "pil-aileron"  # Pillow's built-in scalable default font
-FONTS = FONT_FILES + [BITMAP, AILERON]
+FONTS = FONT_FILES + [AILERON]
 
 TITLES = ["Error", "Warning", "Notice", "Alert", "System", "Message", "Info", "Setup", "Update", "Question"]
 BUTTONS = ["OK", "Cancel", "Yes", "No", "Retry", "Close", "Apply", "Help", "Next", "Back", "Abort", "Ignore"]
@@ -295,9 +294,8 @@ def random_phrase(rng, max_chars):
             return text
 
 
+@functools.lru_cache(maxsize=None)
 def load_font(name, size):
-    if name == BITMAP:
-        return ImageFont.load_default_imagefont()
     if name == AILERON:
         return ImageFont.load_default(size=size)
     return ImageFont.truetype(FONT_DIR + name, size)
@@ -305,33 +303,25 @@ def load_font(name, size):
 
 def text_size(font_name, font, text):
     l, t, r, b = font.getbbox(text)
-    scale = 2 if font_name == BITMAP else 1
-    return (r - l) * scale, (b - t) * scale, l, t
+    return r - l, b - t, l, t
 
 
 def char_centres(xy, text, font_name, font):
     """(character, x, y) of the centre of each non-space character that draw_text(xy, text) draws."""
-    w, h, l, t = text_size(font_name, font, text)
-    scale = 2 if font_name == BITMAP else 1
-    x0 = xy[0] - l * scale
-    out = []
-    for i, ch in enumerate(text):
-        if ch != " ":
-            a, b = font.getlength(text[:i]) * scale, font.getlength(text[:i + 1]) * scale
-            out.append((ch, x0 + (a + b) / 2, xy[1] + h / 2))
-    return out
+    _, h, _, _ = text_size(font_name, font, text)
+    return [(ch, x, xy[1] + h / 2) for ch, x in zip(text, char_x(xy[0], text, font_name, font)) if ch != " "]
+
+
+def char_x(x, text, font_name, font):
+    """The x of the centre of every character (spaces too) of text drawn with its ink box's left at x."""
+    _, _, l, _ = text_size(font_name, font, text)
+    return [x - l + (font.getlength(text[:i]) + font.getlength(text[:i + 1])) / 2 for i in range(len(text))]
 
 
 def draw_text(img, xy, text, font_name, font, fill):
     """Draws text with its ink box's top-left corner at xy; returns char_centres."""
-    w, h, l, t = text_size(font_name, font, text)
-    if font_name == BITMAP:
-        layer = Image.new("L", (w // 2 + 2, h // 2 + 2), 0)
-        ImageDraw.Draw(layer).text((-l + 1, -t + 1), text, font=font, fill=255)
-        layer = layer.resize((layer.width * 2, layer.height * 2), Image.NEAREST)
-        img.paste(Image.new("RGB", layer.size, fill), (xy[0] - 2, xy[1] - 2), layer)
-    else:
-        ImageDraw.Draw(img).text((xy[0] - l, xy[1] - t), text, font=font, fill=fill)
+    _, _, l, t = text_size(font_name, font, text)
+    ImageDraw.Draw(img).text((xy[0] - l, xy[1] - t), text, font=font, fill=fill)
     return char_centres(xy, text, font_name, font)
 
 
@@ -339,13 +329,11 @@ def fit_font(rng, text, max_w):
     """A random font and size for text, shrinking until it fits max_w pixels; None if it cannot fit."""
     name = rng.choice(FONTS)
     size = rng.randint(16, 24)
-    while size >= 13:
+    while size >= 14:
         font = load_font(name, size)
         w, h, _, _ = text_size(name, font, text)
         if w <= max_w:
             return name, font
-        if name == BITMAP:
-            return None
         size -= 1
     return None
 
@@ -402,7 +390,10 @@ def dialog_sample(rng, phrase=None):
     ty = mid_y - th // 2 + rng.randint(-3, 3)
     chars = draw_text(img, (tx, ty), text, name, font, ink)
     d.rectangle([bx0, by0, bx1, by1], fill=tuple(max(0, c - 25) for c in body), outline=(100, 100, 100))
-    chars += draw_text(img, ((bx0 + bx1 - bw) // 2, (by0 + by1 - bh) // 2), button, bfont_name, bfont, (0, 0, 0))
+    bxy = ((bx0 + bx1 - bw) // 2, (by0 + by1 - bh) // 2)
+    chars += draw_text(img, bxy, button, bfont_name, bfont, (0, 0, 0))
+    lines = [(text, tx, tx + tw, ty + th / 2, char_x(tx, text, name, font)),
+             (button, bxy[0], bxy[0] + bw, bxy[1] + bh / 2, char_x(bxy[0], button, bfont_name, bfont))]
     u = rng.random()
     if u < 0.62:
         prompt, answer, kind = rng.choice(DIALOG_PROMPTS_EN), text, "dialog_en"
@@ -413,14 +404,40 @@ def dialog_sample(rng, phrase=None):
         prompt, answer, kind = (BUTTON_PROMPT_KO if korean else BUTTON_PROMPT_EN), button, "button"
     return {"image": img, "prompt": prompt, "answer": answer, "kind": kind,
             "meta": {"text": text, "button": button, "font": name, "chars": chars,
-                     "title_chars": title_chars}}
+                     "title_chars": title_chars, "lines": lines}}
+
+
+def text_sheet(rng):
+    """A picture filled with lines of random text (for the vision tower's reading practice only): about
+    ten times the glyphs of a dialog per picture, in the dialogs' fonts, sizes and inks."""
+    s = IMAGE_SIZE
+    img = Image.new("RGB", (s, s), tuple(rng.randint(200, 255) for _ in range(3)))
+    ink = tuple(rng.randint(0, 70) for _ in range(3))
+    y, lines = rng.randint(2, 12), []
+    while True:
+        text = random_phrase(rng, 22)
+        f = fit_font(rng, text, s - 8)
+        if f is None:
+            continue
+        name, font = f
+        tw, th, _, _ = text_size(name, font, text)
+        if y + th > s - 2:
+            break
+        x = rng.randint(2, s - 2 - tw)
+        draw_text(img, (x, y), text, name, font, ink)
+        lines.append((text, x, x + tw, y + th / 2, char_x(x, text, name, font)))
+        y += th + rng.randint(6, 14)
+    return {"image": img, "prompt": "", "answer": "", "kind": "sheet", "meta": {"lines": lines}}
 
 
 # ---- splits -----------------------------------------------------------------------------------------------
 
-def train_sample(seed, index):
+def train_sample(seed, index, dialog_share=0.6, sheet_share=0.0):
     rng = random.Random(f"train-{seed}-{index}")
-    return dialog_sample(rng) if rng.random() < 0.6 else scene_sample(rng)
+    u = rng.random()
+    if u < sheet_share:
+        return text_sheet(rng)
+    return dialog_sample(rng) if u < sheet_share + dialog_share else scene_sample(rng)
 
 
 def test_scenes(n):

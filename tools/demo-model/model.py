@@ -73,7 +73,7 @@ def build_processor():
 
 
 def build_model(tokenizer):
-    vision = Idefics3VisionConfig(hidden_size=192, intermediate_size=768, num_hidden_layers=4, num_attention_heads=3,
+    vision = Idefics3VisionConfig(hidden_size=192, intermediate_size=768, num_hidden_layers=6, num_attention_heads=3,
                                   image_size=IMAGE_SIZE, patch_size=PATCH_SIZE, layer_norm_eps=1e-6,
                                   hidden_act="gelu_pytorch_tanh")
     ids = tokenizer.convert_tokens_to_ids
