@@ -301,28 +301,28 @@ def load_font(name, size):
     return ImageFont.truetype(FONT_DIR + name, size)
 
 
-def text_size(font_name, font, text):
+def text_size(font, text):
     l, t, r, b = font.getbbox(text)
     return r - l, b - t, l, t
 
 
-def char_centres(xy, text, font_name, font):
+def char_centres(xy, text, font):
     """(character, x, y) of the centre of each non-space character that draw_text(xy, text) draws."""
-    _, h, _, _ = text_size(font_name, font, text)
-    return [(ch, x, xy[1] + h / 2) for ch, x in zip(text, char_x(xy[0], text, font_name, font)) if ch != " "]
+    _, h, _, _ = text_size(font, text)
+    return [(ch, x, xy[1] + h / 2) for ch, x in zip(text, char_x(xy[0], text, font)) if ch != " "]
 
 
-def char_x(x, text, font_name, font):
+def char_x(x, text, font):
     """The x of the centre of every character (spaces too) of text drawn with its ink box's left at x."""
-    _, _, l, _ = text_size(font_name, font, text)
+    _, _, l, _ = text_size(font, text)
     return [x - l + (font.getlength(text[:i]) + font.getlength(text[:i + 1])) / 2 for i in range(len(text))]
 
 
-def draw_text(img, xy, text, font_name, font, fill):
+def draw_text(img, xy, text, font, fill):
     """Draws text with its ink box's top-left corner at xy; returns char_centres."""
-    _, _, l, t = text_size(font_name, font, text)
+    _, _, l, t = text_size(font, text)
     ImageDraw.Draw(img).text((xy[0] - l, xy[1] - t), text, font=font, fill=fill)
-    return char_centres(xy, text, font_name, font)
+    return char_centres(xy, text, font)
 
 
 def fit_font(rng, text, max_w):
@@ -331,7 +331,7 @@ def fit_font(rng, text, max_w):
     size = rng.randint(16, 24)
     while size >= 14:
         font = load_font(name, size)
-        w, h, _, _ = text_size(name, font, text)
+        w, h, _, _ = text_size(font, text)
         if w <= max_w:
             return name, font
         size -= 1
@@ -357,8 +357,7 @@ def draw_dialog(rng):
     d.rectangle([x0, y0, x1, y0 + bar_h], fill=bar)
     title = rng.choice(TITLES)
     tfont = load_font("DejaVuSans-Bold.ttf", 11)
-    title_chars = draw_text(img, (x0 + 6, y0 + (bar_h - 9) // 2), title, "DejaVuSans-Bold.ttf", tfont,
-                            (255, 255, 255))
+    title_chars = draw_text(img, (x0 + 6, y0 + (bar_h - 9) // 2), title, tfont, (255, 255, 255))
     bx = x1 - 14  # close box
     d.line([bx - 4, y0 + bar_h // 2 - 4, bx + 4, y0 + bar_h // 2 + 4], fill=(255, 255, 255), width=2)
     d.line([bx - 4, y0 + bar_h // 2 + 4, bx + 4, y0 + bar_h // 2 - 4], fill=(255, 255, 255), width=2)
@@ -377,10 +376,10 @@ def dialog_sample(rng, phrase=None):
     button = rng.choice(BUTTONS) if rng.random() < 0.6 else random_word(rng)[:7]
     img, d, (x0, y0, x1, y1, bar_h, body, ink), title_chars = draw_dialog(rng)
     name, font = f
-    tw, th, _, _ = text_size(name, font, text)
+    tw, th, _, _ = text_size(font, text)
     bfont_name = rng.choice(FONT_FILES)
     bfont = load_font(bfont_name, 13)
-    bw, bh, _, _ = text_size(bfont_name, bfont, button)
+    bw, bh, _, _ = text_size(bfont, button)
     btn_w, btn_h = max(bw + 16, 50), bh + 10
     bx1, by1 = x1 - 10, y1 - 8
     bx0, by0 = bx1 - btn_w, by1 - btn_h
@@ -388,12 +387,12 @@ def dialog_sample(rng, phrase=None):
     tx = max(x0 + 8, (x0 + x1 - tw) // 2 + rng.randint(-6, 6))
     tx = min(tx, x1 - 8 - tw)
     ty = mid_y - th // 2 + rng.randint(-3, 3)
-    chars = draw_text(img, (tx, ty), text, name, font, ink)
+    chars = draw_text(img, (tx, ty), text, font, ink)
     d.rectangle([bx0, by0, bx1, by1], fill=tuple(max(0, c - 25) for c in body), outline=(100, 100, 100))
     bxy = ((bx0 + bx1 - bw) // 2, (by0 + by1 - bh) // 2)
-    chars += draw_text(img, bxy, button, bfont_name, bfont, (0, 0, 0))
-    lines = [(text, tx, tx + tw, ty + th / 2, char_x(tx, text, name, font)),
-             (button, bxy[0], bxy[0] + bw, bxy[1] + bh / 2, char_x(bxy[0], button, bfont_name, bfont))]
+    chars += draw_text(img, bxy, button, bfont, (0, 0, 0))
+    lines = [(text, tx, tx + tw, ty + th / 2, char_x(tx, text, font)),
+             (button, bxy[0], bxy[0] + bw, bxy[1] + bh / 2, char_x(bxy[0], button, bfont))]
     u = rng.random()
     if u < 0.62:
         prompt, answer, kind = rng.choice(DIALOG_PROMPTS_EN), text, "dialog_en"
@@ -419,13 +418,13 @@ def text_sheet(rng):
         f = fit_font(rng, text, s - 8)
         if f is None:
             continue
-        name, font = f
-        tw, th, _, _ = text_size(name, font, text)
+        _, font = f
+        tw, th, _, _ = text_size(font, text)
         if y + th > s - 2:
             break
         x = rng.randint(2, s - 2 - tw)
-        draw_text(img, (x, y), text, name, font, ink)
-        lines.append((text, x, x + tw, y + th / 2, char_x(x, text, name, font)))
+        draw_text(img, (x, y), text, font, ink)
+        lines.append((text, x, x + tw, y + th / 2, char_x(x, text, font)))
         y += th + rng.randint(6, 14)
     return {"image": img, "prompt": "", "answer": "", "kind": "sheet", "meta": {"lines": lines}}
 
