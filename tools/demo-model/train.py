@@ -145,13 +145,14 @@ class LineReader(torch.nn.Module):
         self.patch, self.grid = patch, grid
         self.head = torch.nn.Linear(2 * width, FRAMES_PER_PATCH * (1 + len(READ_CHARS)))
 
-    def lines(self, hidden, samples):
-        """[(frame logits (T, classes), text)] for every text line of the batch's dialogs."""
+    def lines(self, hidden, picture_lines):
+        """[(frame logits (T, classes), text, spike targets (T,))] for every text line of the batch;
+        picture_lines holds each picture's meta["lines"] (none for a scene)."""
         g, p = self.grid, self.patch
         grid = hidden.view(hidden.shape[0], g, g, -1)
         out = []
-        for b, s in enumerate(samples):
-            for text, x0, x1, yc, centres in s["meta"].get("lines", []):
+        for b, lines in enumerate(picture_lines):
+            for text, x0, x1, yc, centres in lines:
                 r0 = min(g - 2, max(0, int((yc - p / 2) // p)))
                 c0, c1 = max(0, int(x0 // p) - 1), min(g - 1, int(x1 // p) + 1)
                 feats = torch.cat([grid[b, r0, c0:c1 + 1], grid[b, r0 + 1, c0:c1 + 1]], dim=-1)
@@ -163,11 +164,11 @@ class LineReader(torch.nn.Module):
                 out.append((self.head(feats).reshape(-1, 1 + len(READ_CHARS)), text, spikes))
         return out
 
-    def loss(self, hidden, samples):
+    def loss(self, hidden, picture_lines):
         """CTC over each line, plus cross-entropy towards the alignment the generator knows (each
         character a spike in the frame of its centre, blanks between, at a third of the weight): CTC alone
         sat at chance for 400 steps (its all-blank start); the spikes give it a path from step one."""
-        lines = self.lines(hidden, samples)
+        lines = self.lines(hidden, picture_lines)
         if not lines:
             return hidden.sum() * 0
         t_max = max(lg.shape[0] for lg, _, _ in lines)
@@ -184,11 +185,11 @@ class LineReader(torch.nn.Module):
         return ctc + (ce * fg).sum() / fg.sum() + 0.3 * (ce * (1 - fg)).sum() / (1 - fg).sum()
 
     @torch.no_grad()
-    def accuracy(self, hidden, samples):
+    def accuracy(self, hidden, picture_lines):
         """Character accuracy of greedy CTC reading (1 - edit distance / length), over the batch's lines."""
         import evaluate
         accs = []
-        for lg, text, _ in self.lines(hidden.float(), samples):
+        for lg, text, _ in self.lines(hidden.float(), picture_lines):
             best = lg.argmax(-1).tolist()
             read = "".join(READ_CHARS[k - 1] for i, k in enumerate(best) if k and (i == 0 or best[i - 1] != k))
             accs.append(max(0.0, 1 - evaluate.edit_distance(read, text) / len(text)))
@@ -365,7 +366,7 @@ def pretrain_tower(model, aux, reader, processor, args):
         labels = aux.labels(samples)
         if reader:  # the reader replaces the glyph heads
             labels = labels[:4]
-        return pixel_values[:, 0], labels, [{"meta": {"lines": s["meta"].get("lines", [])}} for s in samples]
+        return pixel_values[:, 0], labels, [s["meta"].get("lines", []) for s in samples]
 
     t0 = time.time()
     acc = []
