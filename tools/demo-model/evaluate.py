@@ -2,10 +2,13 @@
 
     /work/venv/bin/python tools/demo-model/evaluate.py /work/demo-ckpt/final [--scenes 200 --dialogs 200]
     /work/venv/bin/python tools/demo-model/evaluate.py --glimpse build/glimpse [-m assets]
+    /work/venv/bin/python tools/demo-model/evaluate.py --tower /work/demo-ckpt/tower.pt
 
 The first form runs transformers on a checkpoint; the second runs glimpse itself on the GGUF files (the bar
 is stated on what `glimpse describe` answers): the test pictures are written to a scratch folder per prompt
-and answered by one `glimpse caption DIR -p PROMPT` each, greedy, as `describe` would answer them.
+and answered by one `glimpse caption DIR -p PROMPT` each, greedy, as `describe` would answer them. The third
+measures the vision tower alone (a checkpoint that train.py --ctc wrote): what its training heads, which are
+not exported, read off the held-out pictures (see tower_scores).
 
 Prints, for 200 held-out scenes asked "Describe this image.", the share of images whose caption names every
 group's colour, shape, count and position exactly (and each attribute on its own), and, for 200 held-out
@@ -106,12 +109,47 @@ def dialog_scores(results):
     return exact, chars
 
 
+@torch.no_grad()
+def tower_scores(path, scenes, dialogs):
+    """The tower's own reading and seeing, before any decoder: its line reader (train.LineReader, greedy CTC)
+    on the message line of each held-out dialog (character accuracy and exact matches, as dialog_scores),
+    and its patch heads (train.PatchTargets) on the held-out scenes (share of labelled patches named right).
+    This bounds what a decoder on the frozen tower can answer."""
+    import train
+    processor = M.build_processor()
+    model = M.build_model(processor.tokenizer).eval()
+    state = torch.load(path, weights_only=False)
+    model.load_state_dict(state["model"])
+    vcfg = model.config.vision_config
+    grid = vcfg.image_size // vcfg.patch_size
+    aux = train.PatchTargets(vcfg.hidden_size, vcfg.patch_size, grid)
+    aux.load_state_dict(state["aux"])
+    reader = train.LineReader(vcfg.hidden_size, vcfg.patch_size, grid)
+    reader.load_state_dict(state["reader"])
+
+    def hidden(samples):
+        pixels = processor.image_processor([[s["image"]] for s in samples], return_tensors="pt")["pixel_values"]
+        return model.model.vision_model(pixel_values=pixels[:, 0]).last_hidden_state
+
+    reads = []
+    for i in range(0, len(dialogs), 25):
+        batch = dialogs[i:i + 25]
+        for logits, text, _ in reader.lines(hidden(batch), [s["meta"]["lines"][:1] for s in batch]):
+            reads.append({"sample": {"answer": text}, "output": reader.read(logits)})
+    heads = []
+    for i in range(0, len(scenes), 25):
+        batch = scenes[i:i + 25]
+        heads.append(aux.accuracy(hidden(batch), aux.labels(batch))[:4])
+    return dialog_scores(reads), torch.tensor(heads).nanmean(0).tolist(), reads
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("model", nargs="?", default="/work/demo-ckpt/final")
     ap.add_argument("--glimpse", help="evaluate this glimpse binary on the GGUF pair in -m instead")
     ap.add_argument("-m", dest="model_dir", default=os.path.join(os.path.dirname(os.path.dirname(
         os.path.dirname(os.path.abspath(__file__)))), "assets"), help="folder of the GGUF pair (with --glimpse)")
+    ap.add_argument("--tower", help="measure this tower checkpoint's own heads instead (tower_scores)")
     ap.add_argument("--scenes", type=int, default=200)
     ap.add_argument("--scenes-ko", type=int, default=50)
     ap.add_argument("--dialogs", type=int, default=200)
@@ -121,6 +159,16 @@ def main():
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     t0 = time.time()
+    if args.tower:
+        (exact, chars), heads, reads = tower_scores(args.tower, data.test_scenes(args.scenes),
+                                                    data.test_dialogs(args.dialogs))
+        for r in [r for r in reads if r["output"] != r["sample"]["answer"]][: args.show]:
+            print(f"  dialog miss: expected {r['sample']['answer']!r} read {r['output']!r}")
+        print(f"tower, scenes ({args.scenes} images, labelled patches): " + "  ".join(
+            f"{n} {a:.3f}" for n, a in zip(("colour", "shape", "size", "count"), heads)))
+        print(f"tower, dialogs ({len(reads)} held-out messages, line reader): exact {exact:.3f}  "
+              f"characters {chars:.3f} ({time.time() - t0:.0f} s)")
+        return
     if args.glimpse:
         def answer(samples):
             return run_glimpse(args.glimpse, args.model_dir, samples, args.threads)

@@ -184,14 +184,19 @@ class LineReader(torch.nn.Module):
         fg = (spikes > 0).float()
         return ctc + (ce * fg).sum() / fg.sum() + 0.3 * (ce * (1 - fg)).sum() / (1 - fg).sum()
 
+    @staticmethod
+    def read(logits):
+        """Greedy CTC decoding of one line's frame logits: the best class per frame, repeats merged, blanks dropped."""
+        best = logits.argmax(-1).tolist()
+        return "".join(READ_CHARS[k - 1] for i, k in enumerate(best) if k and (i == 0 or best[i - 1] != k))
+
     @torch.no_grad()
     def accuracy(self, hidden, picture_lines):
         """Character accuracy of greedy CTC reading (1 - edit distance / length), over the batch's lines."""
         import evaluate
         accs = []
         for lg, text, _ in self.lines(hidden.float(), picture_lines):
-            best = lg.argmax(-1).tolist()
-            read = "".join(READ_CHARS[k - 1] for i, k in enumerate(best) if k and (i == 0 or best[i - 1] != k))
+            read = self.read(lg)
             accs.append(max(0.0, 1 - evaluate.edit_distance(read, text) / len(text)))
         return sum(accs) / len(accs) if accs else float("nan")
 
@@ -416,7 +421,8 @@ def main():
     ap.add_argument("--prev-weight", type=float, default=0.0, help="weight of the first hop's attention_loss")
     ap.add_argument("--balanced-patches", action="store_true",
                     help="patch heads' loss averaged over foreground and background patches apart (PatchTargets.loss)")
-    ap.add_argument("--init-tower", help="start the vision tower and patch heads from this last.pt")
+    ap.add_argument("--init-tower", help="start the vision tower, patch heads and line reader from this tower.pt "
+                    "(with --tower-steps, the tower's training continues from it)")
     ap.add_argument("--init-decoder", help="start the decoder and connector from this last.pt")
     ap.add_argument("--freeze-tower", action="store_true", help="keep the vision tower fixed (no patch losses)")
     ap.add_argument("--embed-weight", type=float, default=0.0, help="weight of glyph_embedding_loss")
@@ -457,6 +463,8 @@ def main():
         model.model.vision_model.load_state_dict({k[len(prefix):]: v for k, v in state["model"].items()
                                                   if k.startswith(prefix)})
         aux.load_state_dict(state["aux"])
+        if reader and state.get("reader"):
+            reader.load_state_dict(state["reader"])
     if args.init_decoder:  # everything but the tower: decoder, embeddings, connector
         state = torch.load(args.init_decoder, weights_only=False)["model"]
         missing = model.load_state_dict({k: v for k, v in state.items() if ".vision_model." not in k}, strict=False)
