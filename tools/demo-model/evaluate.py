@@ -143,13 +143,41 @@ def tower_scores(path, scenes, dialogs):
     return dialog_scores(reads), torch.tensor(heads).nanmean(0).tolist(), reads
 
 
+def reading_gap(truths, tower_reads, answers):
+    """Where the decoder loses what the tower read: for each character of each expected text, whether the
+    tower's reading and the answer keep it (difflib's matching blocks). Returns the share kept by each, per
+    fifth of the text, and the shares of all characters kept by both, the tower only, the answer only, neither."""
+    import difflib
+
+    def kept(truth, got):
+        out = set()
+        for a, _, n in difflib.SequenceMatcher(None, truth, got, autojunk=False).get_matching_blocks():
+            out |= set(range(a, a + n))
+        return out
+
+    fifth_n, fifth_kept = [0] * 5, [[0] * 5, [0] * 5]
+    shares = [0, 0, 0, 0]
+    for truth, read, answer in zip(truths, tower_reads, answers):
+        by_tower, by_answer = kept(truth, read), kept(truth, answer)
+        for i in range(len(truth)):
+            f = min(4, i * 5 // len(truth))
+            fifth_n[f] += 1
+            fifth_kept[0][f] += i in by_tower
+            fifth_kept[1][f] += i in by_answer
+            shares[(i not in by_tower) * 2 + (i not in by_answer)] += 1
+    total = max(1, sum(shares))
+    return ([[k / max(1, n) for k, n in zip(row, fifth_n)] for row in fifth_kept],
+            [k / total for k in shares])
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("model", nargs="?", default="/work/demo-ckpt/final")
     ap.add_argument("--glimpse", help="evaluate this glimpse binary on the GGUF pair in -m instead")
     ap.add_argument("-m", dest="model_dir", default=os.path.join(os.path.dirname(os.path.dirname(
         os.path.dirname(os.path.abspath(__file__)))), "assets"), help="folder of the GGUF pair (with --glimpse)")
-    ap.add_argument("--tower", help="measure this tower checkpoint's own heads instead (tower_scores)")
+    ap.add_argument("--tower", help="measure this tower checkpoint's own heads instead (tower_scores); with "
+                    "--glimpse, also where glimpse's answers lose what the tower read (reading_gap)")
     ap.add_argument("--scenes", type=int, default=200)
     ap.add_argument("--scenes-ko", type=int, default=50)
     ap.add_argument("--dialogs", type=int, default=200)
@@ -160,14 +188,22 @@ def main():
     torch.set_num_threads(args.threads)
     t0 = time.time()
     if args.tower:
-        (exact, chars), heads, reads = tower_scores(args.tower, data.test_scenes(args.scenes),
-                                                    data.test_dialogs(args.dialogs))
+        dialogs = data.test_dialogs(args.dialogs)
+        (exact, chars), heads, reads = tower_scores(args.tower, data.test_scenes(args.scenes), dialogs)
         for r in [r for r in reads if r["output"] != r["sample"]["answer"]][: args.show]:
             print(f"  dialog miss: expected {r['sample']['answer']!r} read {r['output']!r}")
         print(f"tower, scenes ({args.scenes} images, labelled patches): " + "  ".join(
             f"{n} {a:.3f}" for n, a in zip(("colour", "shape", "size", "count"), heads)))
         print(f"tower, dialogs ({len(reads)} held-out messages, line reader): exact {exact:.3f}  "
               f"characters {chars:.3f} ({time.time() - t0:.0f} s)")
+        if args.glimpse:
+            answers = run_glimpse(args.glimpse, args.model_dir, dialogs, args.threads)
+            fifths, shares = reading_gap([s["answer"] for s in dialogs], [r["output"] for r in reads],
+                                         [r["output"] for r in answers])
+            print("characters right by fifth of the message, tower: " + " ".join(f"{a:.2f}" for a in fifths[0])
+                  + "  glimpse: " + " ".join(f"{a:.2f}" for a in fifths[1]))
+            print("of all characters, read right by both {:.2f}, the tower only {:.2f}, glimpse only {:.2f}, "
+                  "neither {:.2f}".format(*shares))
         return
     if args.glimpse:
         def answer(samples):
