@@ -4,7 +4,8 @@
         --freeze-tower --tower-steps 4000 --tower-minutes 42 --tower-dialogs 0.25 --tower-sheets 0.4 \
         --steps 12000 --minutes 58 --bf16 --threads 2 --eval-every 2000 --save-every 500
 
-(the shipped model's first run, later resumed with --resume: assets/MODEL.md): first the vision tower alone on
+(the shipped model's first run, later resumed with --resume and continued with --init-tower and --init-decoder:
+the whole chain is in assets/MODEL.md): first the vision tower alone on
 the patch heads and the line reader (pretrain_tower; its weights also go to OUT/tower.pt, which --init-tower
 reads), then the decoder and projector on the frozen tower. Samples are drawn on the fly from
 data.train_sample(seed, i) (no data set on disk), so a run is a function of
