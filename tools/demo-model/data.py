@@ -306,12 +306,6 @@ def text_size(font, text):
     return r - l, b - t, l, t
 
 
-def char_centres(xy, text, font):
-    """(character, x, y) of the centre of each non-space character that draw_text(xy, text) draws."""
-    _, h, _, _ = text_size(font, text)
-    return [(ch, x, xy[1] + h / 2) for ch, x in zip(text, char_x(xy[0], text, font)) if ch != " "]
-
-
 def char_x(x, text, font):
     """The x of the centre of every character (spaces too) of text drawn with its ink box's left at x."""
     _, _, l, _ = text_size(font, text)
@@ -319,10 +313,17 @@ def char_x(x, text, font):
 
 
 def draw_text(img, xy, text, font, fill):
-    """Draws text with its ink box's top-left corner at xy; returns char_centres."""
-    _, _, l, t = text_size(font, text)
+    """Draws text with its ink box's top-left corner at xy; returns the line as meta["lines"] holds it:
+    (text, ink box's left x, right x, centre y, char_x of every character)."""
+    w, h, l, t = text_size(font, text)
     ImageDraw.Draw(img).text((xy[0] - l, xy[1] - t), text, font=font, fill=fill)
-    return char_centres(xy, text, font)
+    return text, xy[0], xy[0] + w, xy[1] + h / 2, char_x(xy[0], text, font)
+
+
+def glyph_centres(line):
+    """(character, x, y) of the centre of each non-space character of a line that draw_text drew."""
+    text, _, _, y, xs = line
+    return [(ch, x, y) for ch, x in zip(text, xs) if ch != " "]
 
 
 def fit_font(rng, text, max_w):
@@ -340,7 +341,7 @@ def fit_font(rng, text, max_w):
 
 def draw_dialog(rng):
     """Desktop, window frame, title bar with a title and a close box; the caller adds message and button.
-    Also returns the title's char_centres (for the vision tower's patch labels)."""
+    Also returns the title's glyph_centres (for the vision tower's patch labels)."""
     s = IMAGE_SIZE
     desk = tuple(rng.randint(40, 200) for _ in range(3))
     img = Image.new("RGB", (s, s), desk)
@@ -357,7 +358,7 @@ def draw_dialog(rng):
     d.rectangle([x0, y0, x1, y0 + bar_h], fill=bar)
     title = rng.choice(TITLES)
     tfont = load_font("DejaVuSans-Bold.ttf", 11)
-    title_chars = draw_text(img, (x0 + 6, y0 + (bar_h - 9) // 2), title, tfont, (255, 255, 255))
+    title_chars = glyph_centres(draw_text(img, (x0 + 6, y0 + (bar_h - 9) // 2), title, tfont, (255, 255, 255)))
     bx = x1 - 14  # close box
     d.line([bx - 4, y0 + bar_h // 2 - 4, bx + 4, y0 + bar_h // 2 + 4], fill=(255, 255, 255), width=2)
     d.line([bx - 4, y0 + bar_h // 2 + 4, bx + 4, y0 + bar_h // 2 - 4], fill=(255, 255, 255), width=2)
@@ -387,12 +388,11 @@ def dialog_sample(rng, phrase=None):
     tx = max(x0 + 8, (x0 + x1 - tw) // 2 + rng.randint(-6, 6))
     tx = min(tx, x1 - 8 - tw)
     ty = mid_y - th // 2 + rng.randint(-3, 3)
-    chars = draw_text(img, (tx, ty), text, font, ink)
+    message = draw_text(img, (tx, ty), text, font, ink)
     d.rectangle([bx0, by0, bx1, by1], fill=tuple(max(0, c - 25) for c in body), outline=(100, 100, 100))
-    bxy = ((bx0 + bx1 - bw) // 2, (by0 + by1 - bh) // 2)
-    chars += draw_text(img, bxy, button, bfont, (0, 0, 0))
-    lines = [(text, tx, tx + tw, ty + th / 2, char_x(tx, text, font)),
-             (button, bxy[0], bxy[0] + bw, bxy[1] + bh / 2, char_x(bxy[0], button, bfont))]
+    label = draw_text(img, ((bx0 + bx1 - bw) // 2, (by0 + by1 - bh) // 2), button, bfont, (0, 0, 0))
+    lines = [message, label]
+    chars = glyph_centres(message) + glyph_centres(label)
     u = rng.random()
     if u < 0.62:
         prompt, answer, kind = rng.choice(DIALOG_PROMPTS_EN), text, "dialog_en"
@@ -423,8 +423,7 @@ def text_sheet(rng):
         if y + th > s - 2:
             break
         x = rng.randint(2, s - 2 - tw)
-        draw_text(img, (x, y), text, font, ink)
-        lines.append((text, x, x + tw, y + th / 2, char_x(x, text, font)))
+        lines.append(draw_text(img, (x, y), text, font, ink))
         y += th + rng.randint(6, 14)
     return {"image": img, "prompt": "", "answer": "", "kind": "sheet", "meta": {"lines": lines}}
 
