@@ -23,6 +23,7 @@ import os
 import sys
 import time
 
+import numpy
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -139,6 +140,8 @@ class LineReader(torch.nn.Module):
     the target flips between neighbouring patches. Reading a whole line with CTC (as OCR models are
     trained) leaves the alignment to the loss: the two patch rows around the line's centre, column by
     column, each give FRAMES_PER_PATCH frames, and the line's text must come out of them in order.
+    All lines of a batch are read with one gather and one head call: slicing the hidden state line by line
+    made its backward pass fill and add a batch-sized gradient per line (a fifth of a tower step).
     """
 
     def __init__(self, width, patch, grid):
@@ -146,44 +149,59 @@ class LineReader(torch.nn.Module):
         self.patch, self.grid = patch, grid
         self.head = torch.nn.Linear(2 * width, FRAMES_PER_PATCH * (1 + len(READ_CHARS)))
 
-    def lines(self, hidden, picture_lines):
-        """[(frame logits (T, classes), text, spike targets (T,))] for every text line of the batch;
+    def layout(self, picture_lines):
+        """Where every text line of a batch is read from: (rows of the flattened hidden state, (columns, 2)),
+        the lines' texts, their frame counts, and the spike targets of all their frames, (frames,).
         picture_lines holds each picture's meta["lines"] (none for a scene)."""
         g, p = self.grid, self.patch
-        grid = hidden.view(hidden.shape[0], g, g, -1)
-        out = []
+        rows, texts, frames, spikes = [], [], [], []
         for b, lines in enumerate(picture_lines):
             for text, x0, x1, yc, centres in lines:
                 r0 = min(g - 2, max(0, int((yc - p / 2) // p)))
                 c0, c1 = max(0, int(x0 // p) - 1), min(g - 1, int(x1 // p) + 1)
-                feats = torch.cat([grid[b, r0, c0:c1 + 1], grid[b, r0 + 1, c0:c1 + 1]], dim=-1)
-                spikes = torch.zeros(FRAMES_PER_PATCH * (c1 + 1 - c0), dtype=torch.long)
+                rows += [((b * g + r0) * g + c, (b * g + r0 + 1) * g + c) for c in range(c0, c1 + 1)]
+                line_spikes = [0] * (FRAMES_PER_PATCH * (c1 + 1 - c0))
                 for ch, x in zip(text, centres):
                     f = int((x - c0 * p) * FRAMES_PER_PATCH // p)
-                    if 0 <= f < len(spikes) and spikes[f] == 0:
-                        spikes[f] = 1 + READ_CHARS.index(ch)
-                out.append((self.head(feats).reshape(-1, 1 + len(READ_CHARS)), text, spikes))
-        return out
+                    if 0 <= f < len(line_spikes) and line_spikes[f] == 0:
+                        line_spikes[f] = 1 + READ_CHARS.index(ch)
+                texts.append(text)
+                frames.append(len(line_spikes))
+                spikes += line_spikes
+        return torch.tensor(rows, dtype=torch.long).reshape(-1, 2), texts, frames, torch.tensor(spikes)
+
+    def frame_logits(self, hidden, rows):
+        """(frames, classes) logits of all the lines' frames, in layout order."""
+        feats = hidden.reshape(-1, hidden.shape[-1])[rows.flatten()].reshape(rows.shape[0], -1)
+        return self.head(feats).reshape(-1, 1 + len(READ_CHARS))
+
+    def lines(self, hidden, picture_lines):
+        """[(frame logits (T, classes), text, spike targets (T,))] for every text line of the batch."""
+        rows, texts, frames, spikes = self.layout(picture_lines)
+        if not texts:
+            return []
+        return list(zip(self.frame_logits(hidden, rows).split(frames), texts, spikes.split(frames)))
 
     def loss(self, hidden, picture_lines):
         """CTC over each line, plus cross-entropy towards the alignment the generator knows (each
         character a spike in the frame of its centre, blanks between, at a third of the weight): CTC alone
-        sat at chance for 400 steps (its all-blank start); the spikes give it a path from step one."""
-        lines = self.lines(hidden, picture_lines)
-        if not lines:
-            return hidden.sum() * 0
-        t_max = max(lg.shape[0] for lg, _, _ in lines)
-        logp = torch.full((t_max, len(lines), 1 + len(READ_CHARS)), -1e4)
-        for i, (lg, _, _) in enumerate(lines):
-            logp[:lg.shape[0], i] = torch.log_softmax(lg.float(), dim=-1)
-        targets = torch.tensor([1 + READ_CHARS.index(c) for _, t, _ in lines for c in t])
-        ctc = torch.nn.functional.ctc_loss(logp, targets, torch.tensor([lg.shape[0] for lg, _, _ in lines]),
-                                           torch.tensor([len(t) for _, t, _ in lines]), zero_infinity=True)
-        logits = torch.cat([lg.float() for lg, _, _ in lines])
-        spikes = torch.cat([sp for _, _, sp in lines])
+        sat at chance for 400 steps (its all-blank start); the spikes give it a path from step one.
+        Also returns the greedy reading's character accuracy over the batch's lines (accuracy())."""
+        rows, texts, frames, spikes = self.layout(picture_lines)
+        if not texts:
+            return hidden.sum() * 0, float("nan")
+        logits = self.frame_logits(hidden, rows).float()
+        t_max, classes = max(frames), logits.shape[-1]
+        # Frame t of line i goes to row t * lines + i of the (t_max, lines, classes) CTC input.
+        place = torch.cat([torch.arange(n) * len(texts) + i for i, n in enumerate(frames)])
+        logp = torch.full((t_max * len(texts), classes), -1e4).index_copy(0, place, torch.log_softmax(logits, -1))
+        targets = torch.tensor([1 + READ_CHARS.index(c) for t in texts for c in t])
+        ctc = torch.nn.functional.ctc_loss(logp.reshape(t_max, len(texts), classes), targets, torch.tensor(frames),
+                                           torch.tensor([len(t) for t in texts]), zero_infinity=True)
         ce = torch.nn.functional.cross_entropy(logits, spikes, reduction="none")
         fg = (spikes > 0).float()
-        return ctc + (ce * fg).sum() / fg.sum() + 0.3 * (ce * (1 - fg)).sum() / (1 - fg).sum()
+        loss = ctc + (ce * fg).sum() / fg.sum() + 0.3 * (ce * (1 - fg)).sum() / (1 - fg).sum()
+        return loss, self.score(logits.detach().split(frames), texts)
 
     @staticmethod
     def read(logits):
@@ -191,15 +209,12 @@ class LineReader(torch.nn.Module):
         best = logits.argmax(-1).tolist()
         return "".join(READ_CHARS[k - 1] for i, k in enumerate(best) if k and (i == 0 or best[i - 1] != k))
 
-    @torch.no_grad()
-    def accuracy(self, hidden, picture_lines):
-        """Character accuracy of greedy CTC reading (1 - edit distance / length), over the batch's lines."""
+    @classmethod
+    def score(cls, line_logits, texts):
+        """Character accuracy of greedy CTC reading (1 - edit distance / length), averaged over lines."""
         import evaluate
-        accs = []
-        for lg, text, _ in self.lines(hidden.float(), picture_lines):
-            read = self.read(lg)
-            accs.append(max(0.0, 1 - evaluate.edit_distance(read, text) / len(text)))
-        return sum(accs) / len(accs) if accs else float("nan")
+        return sum(max(0.0, 1 - evaluate.edit_distance(cls.read(lg), t) / len(t))
+                   for lg, t in zip(line_logits, texts)) / len(texts)
 
 
 def shared_fraction(tokens):
@@ -352,6 +367,15 @@ def batches(make, start, stop):
     return iter(loader)
 
 
+def tower_pixels(samples):
+    """The pictures as the image processor hands them to the tower (rescaled to [-1, 1]: mean = std = 0.5),
+    without its resize and padding, which are no-ops on pictures drawn at IMAGE_SIZE (the result is the
+    same to the bit) but took as long as drawing them: the data worker shares the two cores with training."""
+    pictures = numpy.stack([numpy.asarray(s["image"].convert("RGB")) for s in samples])
+    assert pictures.shape[1:] == (M.IMAGE_SIZE, M.IMAGE_SIZE, 3), pictures.shape
+    return torch.from_numpy(pictures).permute(0, 3, 1, 2).float() / 127.5 - 1
+
+
 def pretrain_tower(model, aux, reader, processor, args):
     """Trains the vision tower alone on the patch heads (PatchTargets), from its own sample stream.
 
@@ -361,6 +385,9 @@ def pretrain_tower(model, aux, reader, processor, args):
     accuracy on the labelled patches of the batch before it is learnt from (pictures never seen before).
     """
     vision = model.model.vision_model
+    # PyTorch's CPU flash-attention backward took a quarter of a tower step at 196 patches; plain matmuls
+    # and softmax do the same in a fraction (the exported model does not depend on it).
+    vision.config._attn_implementation = "eager"
     params = list(vision.parameters()) + list(aux.parameters()) + (list(reader.parameters()) if reader else [])
     opt = torch.optim.AdamW(params, lr=args.lr * 2, betas=(0.9, 0.98), weight_decay=0.05)
 
@@ -368,11 +395,10 @@ def pretrain_tower(model, aux, reader, processor, args):
         samples = [data.train_sample(args.seed + 1000, step * args.tower_batch + i, args.tower_dialogs,
                                      args.tower_sheets)
                    for i in range(args.tower_batch)]
-        pixel_values = processor.image_processor([[s["image"]] for s in samples], return_tensors="pt")["pixel_values"]
         labels = aux.labels(samples)
         if reader:  # the reader replaces the glyph heads
             labels = labels[:4]
-        return pixel_values[:, 0], labels, [s["meta"].get("lines", []) for s in samples]
+        return tower_pixels(samples), labels, [s["meta"].get("lines", []) for s in samples]
 
     t0 = time.time()
     acc = []
@@ -387,8 +413,8 @@ def pretrain_tower(model, aux, reader, processor, args):
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
             hidden = vision(pixel_values=pixel_values).last_hidden_state
             pix_loss, dense_loss = aux.loss(hidden, pixel_values, labels, args.balanced_patches)
-            read_loss = reader.loss(hidden, lines) if reader else torch.zeros(())
-        acc.append(aux.accuracy(hidden.float(), labels) + ([reader.accuracy(hidden, lines)] if reader else []))
+            read_loss, read_acc = reader.loss(hidden, lines) if reader else (torch.zeros(()), None)
+        acc.append(aux.accuracy(hidden.float(), labels) + ([read_acc] if reader else []))
         opt.zero_grad(set_to_none=True)
         (pix_loss + dense_loss + read_loss).backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
