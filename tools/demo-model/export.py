@@ -107,12 +107,21 @@ def write_fixture_lines(doc):
 
 
 def write_demo_images(model, processor):
-    """The first held-out scene and dialog that the model answers right become the demo pictures."""
+    """The first held-out scene and dialog that the model answers right become the demo pictures; the dialog
+    must also have one of the usual button labels (data.BUTTONS), read right too: a random-word button
+    ("z") is fair in training but makes a strange demo."""
+    def right(s, text):
+        if s["kind"] != "dialog_en":
+            return True
+        if s["meta"]["button"] not in data.BUTTONS:
+            return False
+        return evaluate.generate(model, processor, s["image"], data.BUTTON_PROMPT_EN)[0] == s["meta"]["button"]
+
     picks = {}
-    for name, samples in (("scene", data.test_scenes(40)), ("dialog", data.test_dialogs(40))):
+    for name, samples in (("scene", data.test_scenes(40)), ("dialog", data.test_dialogs(200))):
         for s in samples:
             text, _ = evaluate.generate(model, processor, s["image"], s["prompt"])
-            if text == s["answer"]:
+            if text == s["answer"] and right(s, text):
                 picks[name] = (s, text)
                 break
         else:
