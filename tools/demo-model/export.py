@@ -109,36 +109,35 @@ def write_fixture_lines(doc):
 def write_demo_images(model, processor):
     """The first held-out scene and dialog that the model answers right become the demo pictures; the dialog
     must also have one of the usual button labels (data.BUTTONS), read right too: a random-word button
-    ("z") is fair in training but makes a strange demo."""
-    def right(s, text):
-        if s["kind"] != "dialog_en":
-            return True
-        if s["meta"]["button"] not in data.BUTTONS:
-            return False
-        return evaluate.generate(model, processor, s["image"], data.BUTTON_PROMPT_EN)[0] == s["meta"]["button"]
+    ("z") is fair in training but makes a strange demo. Each picture is also asked a second question (the
+    scene in Korean, the dialog's button), whose answer demo-images.json records as well."""
+    def second(s):
+        if s["kind"] == "scene_en":
+            return data.SCENE_PROMPT_KO, data.caption_ko(s["meta"]["groups"])
+        return data.BUTTON_PROMPT_EN, s["meta"]["button"]
 
     picks = {}
     for name, samples in (("scene", data.test_scenes(40)), ("dialog", data.test_dialogs(200))):
         for s in samples:
+            if name == "dialog" and s["meta"]["button"] not in data.BUTTONS:
+                continue
             text, _ = evaluate.generate(model, processor, s["image"], s["prompt"])
-            if text == s["answer"] and right(s, text):
-                picks[name] = (s, text)
+            if text != s["answer"]:
+                continue
+            follow = evaluate.generate(model, processor, s["image"], second(s)[0])[0]
+            if name == "scene" or follow == second(s)[1]:
+                picks[name] = (s, text, follow)
                 break
         else:
-            picks[name] = (samples[0], evaluate.generate(model, processor, samples[0]["image"],
-                                                         samples[0]["prompt"])[0])
+            s = samples[0]
+            picks[name] = (s, evaluate.generate(model, processor, s["image"], s["prompt"])[0],
+                           evaluate.generate(model, processor, s["image"], second(s)[0])[0])
     doc = []
-    for name, (s, text) in picks.items():
+    for name, (s, text, follow) in picks.items():
         s["image"].save(os.path.join(ASSETS, f"{name}.png"), optimize=True)
         doc.append({"image": f"{name}.png", "prompt": s["prompt"], "expected": s["answer"], "demo_model": text})
-        if name == "scene":
-            ko, _ = evaluate.generate(model, processor, s["image"], data.SCENE_PROMPT_KO)
-            doc.append({"image": "scene.png", "prompt": data.SCENE_PROMPT_KO,
-                        "expected": data.caption_ko(s["meta"]["groups"]), "demo_model": ko})
-        else:
-            button, _ = evaluate.generate(model, processor, s["image"], data.BUTTON_PROMPT_EN)
-            doc.append({"image": "dialog.png", "prompt": data.BUTTON_PROMPT_EN, "expected": s["meta"]["button"],
-                        "demo_model": button})
+        prompt, expected = second(s)
+        doc.append({"image": f"{name}.png", "prompt": prompt, "expected": expected, "demo_model": follow})
     with open(os.path.join(ASSETS, "demo-images.json"), "w") as f:
         json.dump(doc, f, ensure_ascii=False, indent=1)
     for d in doc:

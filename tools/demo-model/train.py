@@ -186,7 +186,7 @@ class LineReader(torch.nn.Module):
         """CTC over each line, plus cross-entropy towards the alignment the generator knows (each
         character a spike in the frame of its centre, blanks between, at a third of the weight): CTC alone
         sat at chance for 400 steps (its all-blank start); the spikes give it a path from step one.
-        Also returns the greedy reading's character accuracy over the batch's lines (accuracy())."""
+        Also returns the greedy reading's character accuracy over the batch's lines (score())."""
         rows, texts, frames, spikes = self.layout(picture_lines)
         if not texts:
             return hidden.sum() * 0, float("nan")
@@ -377,7 +377,7 @@ def tower_pixels(samples):
     return torch.from_numpy(pictures).permute(0, 3, 1, 2).float() / 127.5 - 1
 
 
-def pretrain_tower(model, aux, reader, processor, args):
+def pretrain_tower(model, aux, reader, args):
     """Trains the vision tower alone on the patch heads (PatchTargets), from its own sample stream.
 
     A tower step costs a fraction of a joint step (no decoder, no prompt), and the first model showed that
@@ -501,7 +501,7 @@ def main():
     last = os.path.join(args.out, "last.pt")
     resuming = args.resume and os.path.exists(last)
     if args.tower_steps > 0 and not resuming:
-        pretrain_tower(model, aux, reader, processor, args)
+        pretrain_tower(model, aux, reader, args)
         torch.save({"model": model.state_dict(), "aux": aux.state_dict(),
                     "reader": reader.state_dict() if reader else None}, os.path.join(args.out, "tower.pt"))
     if args.freeze_tower:
