@@ -140,7 +140,8 @@ def tower_scores(path, scenes, dialogs):
     for i in range(0, len(scenes), 25):
         batch = scenes[i:i + 25]
         heads.append(aux.accuracy(hidden(batch), aux.labels(batch))[:4])
-    return dialog_scores(reads), torch.tensor(heads).nanmean(0).tolist(), reads
+    heads = torch.tensor(heads).nanmean(0).tolist() if heads else [float("nan")] * 4
+    return dialog_scores(reads), heads, reads
 
 
 def reading_gap(truths, tower_reads, answers):
@@ -183,7 +184,8 @@ def main():
     ap.add_argument("--dialogs", type=int, default=200)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--show", type=int, default=5, help="print this many failures of each kind")
-    ap.add_argument("--json", help="write per-image outputs here")
+    ap.add_argument("--json", help="write per-image outputs here (with --tower and --glimpse: per message, the "
+                    "expected text, the tower's reading and glimpse's answer)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     t0 = time.time()
@@ -198,12 +200,21 @@ def main():
               f"characters {chars:.3f} ({time.time() - t0:.0f} s)")
         if args.glimpse:
             answers = run_glimpse(args.glimpse, args.model_dir, dialogs, args.threads)
+            lost = [(s, r, a) for s, r, a in zip(dialogs, reads, answers)
+                    if r["output"] == s["answer"] != a["output"]]
+            for s, _, a in lost[: args.show]:
+                print(f"  read by the tower, not by glimpse: expected {s['answer']!r} got {a['output']!r}")
             fifths, shares = reading_gap([s["answer"] for s in dialogs], [r["output"] for r in reads],
                                          [r["output"] for r in answers])
             print("characters right by fifth of the message, tower: " + " ".join(f"{a:.2f}" for a in fifths[0])
                   + "  glimpse: " + " ".join(f"{a:.2f}" for a in fifths[1]))
             print("of all characters, read right by both {:.2f}, the tower only {:.2f}, glimpse only {:.2f}, "
                   "neither {:.2f}".format(*shares))
+            if args.json:
+                with open(args.json, "w") as f:
+                    json.dump([{"expected": s["answer"], "font": s["meta"]["font"], "tower": r["output"],
+                                "glimpse": a["output"]} for s, r, a in zip(dialogs, reads, answers)],
+                              f, ensure_ascii=False, indent=1)
         return
     if args.glimpse:
         def answer(samples):

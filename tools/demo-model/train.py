@@ -402,7 +402,7 @@ def pretrain_tower(model, aux, reader, args):
         return tower_pixels(samples), labels, [s["meta"].get("lines", []) for s in samples]
 
     t0 = time.time()
-    acc = []
+    acc, done = [], 0
     for step, (pixel_values, labels, lines) in enumerate(batches(make, 0, args.tower_steps)):
         frac = step / args.tower_steps
         if args.tower_minutes > 0:
@@ -420,13 +420,16 @@ def pretrain_tower(model, aux, reader, args):
         (pix_loss + dense_loss + read_loss).backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
-        if (step + 1) % 25 == 0:
+        done = step + 1
+        if done % 25 == 0:
             mean = torch.tensor(acc).nanmean(0).tolist()
             acc = []
             names = ("colour", "shape", "size", "count") + (("read",) if reader else ("char1", "char2"))
             print(f"tower step {step + 1} pixels {pix_loss.item():.4f} patches {dense_loss.item():.4f} "
                   f"read {read_loss.item():.3f} accuracy " + " ".join(f"{n} {a:.3f}" for n, a in zip(names, mean))
                   + f" {(time.time() - t0) / 60:.1f} min", flush=True)
+    # A time-capped stage stops between log lines: its step count is on record only from here.
+    print(f"tower done: {done} steps in {(time.time() - t0) / 60:.1f} min", flush=True)
 
 
 def main():
@@ -459,6 +462,7 @@ def main():
     ap.add_argument("--tower-batch", type=int, default=32)
     ap.add_argument("--tower-minutes", type=float, default=0, help="wall-time cap of the tower's training; 0 = none")
     ap.add_argument("--tower-dialogs", type=float, default=0.6, help="share of dialogs in the tower's pictures")
+    ap.add_argument("--dialogs", type=float, default=0.6, help="share of dialogs in the decoder stage's pictures")
     ap.add_argument("--tower-sheets", type=float, default=0.0,
                     help="share of text sheets (data.text_sheet) in the tower's pictures")
     ap.add_argument("--ctc", action="store_true", help="the tower learns to read lines with CTC (LineReader) "
@@ -542,7 +546,7 @@ def main():
         os.replace(last + ".tmp", last)
 
     def make(i):
-        samples = [data.train_sample(args.seed, i * args.batch + k) for k in range(args.batch)]
+        samples = [data.train_sample(args.seed, i * args.batch + k, args.dialogs) for k in range(args.batch)]
         return make_batch(processor, samples), aux.labels(samples)
 
     t0 = time.time()
