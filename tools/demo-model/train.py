@@ -425,7 +425,7 @@ def pretrain_tower(model, aux, reader, args):
             mean = torch.tensor(acc).nanmean(0).tolist()
             acc = []
             names = ("colour", "shape", "size", "count") + (("read",) if reader else ("char1", "char2"))
-            print(f"tower step {step + 1} pixels {pix_loss.item():.4f} patches {dense_loss.item():.4f} "
+            print(f"tower step {done} pixels {pix_loss.item():.4f} patches {dense_loss.item():.4f} "
                   f"read {read_loss.item():.3f} accuracy " + " ".join(f"{n} {a:.3f}" for n, a in zip(names, mean))
                   + f" {(time.time() - t0) / 60:.1f} min", flush=True)
     # A time-capped stage stops between log lines: its step count is on record only from here.
